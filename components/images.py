@@ -1,0 +1,87 @@
+"""Project images, built from images/<name>/Dockerfile on each docker host.
+
+Tags are a digest of the image's directory (and its parent's tag), so an
+unchanged Dockerfile keeps its tag and nothing is rebuilt or replaced.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_docker as docker
+
+IMAGES_DIR = Path("images")
+DEBIAN_IMAGE = "debian:trixie-slim"
+# Parent of each project image; everything else builds on base.
+PARENTS = {"base": None, "backup": "host"}
+
+
+def parent_of(name: str) -> str | None:
+    return PARENTS.get(name, "base")
+
+
+def with_parents(names: set[str]) -> list[str]:
+    """``names`` plus the images they build on, parents first."""
+    ordered: list[str] = []
+
+    def add(n: str) -> None:
+        if n in ordered:
+            return
+        parent = parent_of(n)
+        if parent:
+            add(parent)
+        ordered.append(n)
+
+    for n in sorted(names):
+        add(n)
+    return ordered
+
+
+def directory_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(path)).encode())
+        h.update(b"\0")
+        h.update(f.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def image_tag(name: str, root: Path = IMAGES_DIR, debian_image: str = DEBIAN_IMAGE) -> str:
+    parent = parent_of(name)
+    upstream = image_tag(parent, root, debian_image) if parent else debian_image
+    digest = hashlib.sha256(f"{upstream}\n{directory_digest(root / name)}".encode()).hexdigest()[:16]
+    return f"novaops/{name}:{digest}"
+
+
+@dataclass
+class ImageSetArgs:
+    names: set[str]                 # images the services need; parents are added
+    docker_host: str
+    remote: dict[str, str] | None = None   # image key -> registry reference, pulled instead of built
+
+
+class ImageSet(pulumi.ComponentResource):
+    """Builds the project's images on one docker host (``refs``: image key -> reference)."""
+
+    def __init__(self, name: str, args: ImageSetArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("novaops:images:ImageSet", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.refs: dict[str, pulumi.Output[str]] = {}
+        for image in with_parents(args.names):
+            parent = parent_of(image)
+            build_args = {"BASE_IMAGE": self.refs[parent]} if parent else {"DEBIAN_IMAGE": DEBIAN_IMAGE}
+            built = docker.Image(
+                f"{args.docker_host}-{image}",
+                image_name=image_tag(image),
+                build=docker.DockerBuildArgs(context=str(IMAGES_DIR / image), args=build_args),
+                skip_push=True,
+                opts=child,
+            )
+            self.refs[image] = built.image_name
+        for image, reference in (args.remote or {}).items():
+            pulled = docker.RemoteImage(f"{args.docker_host}-{image}", name=reference, keep_locally=True, opts=child)
+            self.refs[image] = pulled.name
+        self.register_outputs({"refs": self.refs})

@@ -1,0 +1,234 @@
+"""What each container runs and which files it receives, per kind.
+
+Pure functions of the topology and plain secret strings; the Pulumi components
+call them inside ``Output.apply`` so that secret-derived files stay secret.
+Files land under /etc/novaops; ``novaops-run`` in the images hands them to the
+service user. Secrets reach containers only as these files, never as env vars.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import yaml
+
+from components import engine_configs
+from components.model import Service, Tier, Topology
+
+CONFIG_DIR = "/etc/novaops"
+PATRONI_NAMESPACE = "/novaops/"
+APP_DATABASE = "nova"
+NATS_USER = "nova"
+# Extensions that must be loaded at server start; the rest only need CREATE EXTENSION.
+PRELOAD = {"age": "age", "timescaledb": "timescaledb"}
+
+
+@dataclass(frozen=True)
+class MemberFiles:
+    command: tuple[str, ...]
+    files: dict[str, str]
+    secret_paths: frozenset[str] = field(default_factory=frozenset)
+    envs: tuple[str, ...] = ()
+    file_owner: str | None = None   # numeric uid for images that run their own entrypoint (no novaops-run)
+
+
+def _path(name: str) -> str:
+    return f"{CONFIG_DIR}/{name}"
+
+
+def patroni_scope(topology: Topology, tier: Tier) -> str:
+    return f"{topology.stack}-{tier.key}"
+
+
+def dcs_tier(topology: Topology, tier: Tier) -> Tier:
+    """The etcd tier a Patroni tier keeps its leader key in."""
+    for dep in tier.depends_on:
+        if topology.tiers[dep].engine.name == tier.engine.dcs_engine:
+            return topology.tiers[dep]
+    raise KeyError(f"tier {tier.key} has no {tier.engine.dcs_engine} dependency")
+
+
+def _patroni(topology: Topology, tier: Tier, member: Service, secrets: Mapping[str, str]) -> MemberFiles:
+    etcd = dcs_tier(topology, tier)
+    etcd_hosts = ["%s:%d" % topology.endpoint(member, m, "client") for m in etcd.members]
+    preload = sorted(PRELOAD[e] for e in tier.extensions if e in PRELOAD)
+    return MemberFiles(
+        command=("novaops-run", "postgres", "patroni", _path("patroni.yml")),
+        files={
+            _path("patroni.yml"): engine_configs.patroni_yml(
+                scope=patroni_scope(topology, tier), namespace=PATRONI_NAMESPACE, member=member.container,
+                etcd_hosts=etcd_hosts, postgres_port=member.port("postgres").container,
+                api_port=member.port("patroni").container,
+                superuser_password=secrets["superuser"], replication_password=secrets["replication"],
+                rewind_password=secrets["rewind"], shared_preload_libraries=preload,
+            ),
+            _path("bootstrap.sql"): engine_configs.bootstrap_sql(database=APP_DATABASE, extensions=list(tier.extensions)),
+        },
+        secret_paths=frozenset({_path("patroni.yml")}),
+    )
+
+
+def _valkey(topology: Topology, tier: Tier, member: Service, secrets: Mapping[str, str]) -> MemberFiles:
+    seed = tier.members[0]   # the first member starts as primary; Sentinel owns the role afterwards
+    port = member.port("valkey").container
+    return MemberFiles(
+        command=("novaops-run", "valkey", "valkey-with-sentinel", _path("valkey.conf"), _path("sentinel.conf")),
+        files={
+            _path("valkey.conf"): engine_configs.valkey_conf(
+                member=member.container, port=port, password=secrets["password"],
+                primary=None if member is seed else seed.container),
+            _path("sentinel.conf"): engine_configs.sentinel_conf(
+                member=member.container, master_name=valkey_master_name(topology, tier), primary=seed.container,
+                valkey_port=port, sentinel_port=member.port("sentinel").container,
+                quorum=len(tier.members) // 2 + 1, password=secrets["password"]),
+            _path("valkey-password"): secrets["password"],
+        },
+        secret_paths=frozenset({_path("valkey.conf"), _path("sentinel.conf"), _path("valkey-password")}),
+    )
+
+
+def valkey_master_name(topology: Topology, tier: Tier) -> str:
+    return f"{topology.stack}-{tier.key}"
+
+
+def _nats(topology: Topology, tier: Tier, member: Service, secrets: Mapping[str, str]) -> MemberFiles:
+    return MemberFiles(
+        command=("novaops-run", "nats", "nats-with-exporter", _path("nats.conf")),
+        files={
+            _path("nats.conf"): engine_configs.nats_conf(
+                member=member.container, members=[m.container for m in tier.members],
+                cluster_name=f"{topology.stack}-{tier.key}", client_port=member.port("client").container,
+                cluster_port=member.port("cluster").container, monitor_port=member.port("monitor").container,
+                user=NATS_USER, password=secrets["password"]),
+        },
+        secret_paths=frozenset({_path("nats.conf")}),
+    )
+
+
+def _etcd(topology: Topology, tier: Tier, member: Service, secrets: Mapping[str, str]) -> MemberFiles:
+    return MemberFiles(
+        command=("novaops-run", "etcd", "etcd", "--config-file", _path("etcd.yml")),
+        files={
+            _path("etcd.yml"): engine_configs.etcd_yml(
+                member=member.container, members=[m.container for m in tier.members],
+                client_port=member.port("client").container, peer_port=member.port("peer").container,
+                cluster_token=f"novaops-{topology.stack}-{tier.key}"),
+        },
+    )
+
+
+DATABASE_MEMBER_FILES: dict[str, Callable[[Topology, Tier, Service, Mapping[str, str]], MemberFiles]] = {
+    "patroni": _patroni, "valkey": _valkey, "nats": _nats, "etcd": _etcd,
+}
+
+
+def database_member_files(topology: Topology, tier: Tier, member: Service, secrets: Mapping[str, str]) -> MemberFiles:
+    return DATABASE_MEMBER_FILES[tier.engine.name](topology, tier, member, secrets)
+
+
+# --------------------------------------------------------------------------- monitoring
+
+
+def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Service | None) -> dict:
+    """prometheus.yml derived from the topology: one job per kind, one target per container."""
+    jobs: dict[str, dict] = {}
+    for svc in topology.services():
+        scrape = svc.kind.scrape
+        labels = {"service": svc.key, "group": svc.group, "role": svc.role}
+        if svc.tier:
+            labels["tier"] = svc.tier
+        if scrape.via:
+            exporter = topology.monitoring[scrape.via]
+            host, port = topology.endpoint(exporter, svc, scrape.port)
+            xhost, xport = topology.endpoint(prometheus, exporter, exporter.kind.scrape.port)
+            job = jobs.setdefault(svc.kind.name, {
+                "job_name": svc.kind.name, "metrics_path": "/scrape",
+                "static_configs": [],
+                "relabel_configs": [
+                    {"source_labels": ["__address__"], "target_label": "__param_target"},
+                    {"target_label": "__address__", "replacement": f"{xhost}:{xport}"},
+                ],
+            })
+            job["static_configs"].append({"targets": [f"{scrape.scheme}://{host}:{port}"], "labels": {**labels, "instance": svc.container}})
+        else:
+            host, port = topology.endpoint(prometheus, svc, scrape.port)
+            job = jobs.setdefault(svc.kind.name, {"job_name": svc.kind.name, "metrics_path": scrape.path, "static_configs": []})
+            job["static_configs"].append({"targets": [f"{host}:{port}"], "labels": {**labels, "instance": svc.container}})
+    config: dict = {
+        "global": {"scrape_interval": "15s", "evaluation_interval": "15s",
+                   "external_labels": {"stack": topology.stack, "environment": topology.environment}},
+        "scrape_configs": list(jobs.values()),
+    }
+    if alertmanager is not None:
+        host, port = topology.endpoint(prometheus, alertmanager, "web")
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [f"{host}:{port}"]}]}]}
+        config["rule_files"] = [_path("rules/*.yml")]
+    return config
+
+
+def scrape_targets(config: dict) -> list[str]:
+    """Container names Prometheus scrapes, read back from a rendered config."""
+    return [sc["labels"]["instance"] for job in config["scrape_configs"] for sc in job["static_configs"]]
+
+
+def prometheus_files(topology: Topology) -> MemberFiles:
+    prometheus = topology.monitoring["prometheus"]
+    config = prometheus_config(topology, prometheus, topology.monitoring.get("alertmanager"))
+    return MemberFiles(
+        command=("novaops-run", "prometheus", "prometheus", f"--config.file={_path('prometheus.yml')}",
+                 "--storage.tsdb.path=/prometheus", "--web.enable-lifecycle"),
+        files={_path("prometheus.yml"): yaml.safe_dump(config, sort_keys=False)},
+    )
+
+
+def alertmanager_files(topology: Topology) -> MemberFiles:
+    # Routing and receivers are applied by Ansible (alerting playbook); this is the bootable minimum.
+    config = {"route": {"receiver": "null", "group_by": ["alertname", "tier"]}, "receivers": [{"name": "null"}]}
+    return MemberFiles(
+        command=("novaops-run", "prometheus", "prometheus-alertmanager", f"--config.file={_path('alertmanager.yml')}",
+                 "--storage.path=/alertmanager", "--cluster.listen-address="),
+        files={_path("alertmanager.yml"): yaml.safe_dump(config, sort_keys=False)},
+    )
+
+
+def valkey_exporter_files(topology: Topology, valkey_passwords: Mapping[str, str]) -> MemberFiles:
+    """``valkey_passwords``: tier key -> that tier's password."""
+    exporter = topology.monitoring["valkey-exporter"]
+    by_target = {}
+    for tier in topology.tiers.values():
+        if tier.engine.name != "valkey":
+            continue
+        for m in tier.members:
+            host, port = topology.endpoint(exporter, m, "valkey")
+            by_target[f"redis://{host}:{port}"] = valkey_passwords[tier.key]
+    return MemberFiles(
+        command=("novaops-run", "prometheus", "prometheus-redis-exporter",
+                 f"--redis.password-file={_path('valkey-passwords.json')}",
+                 f"--web.listen-address=:{exporter.port('metrics').container}"),
+        files={_path("valkey-passwords.json"): json.dumps(by_target, indent=2)},
+        secret_paths=frozenset({_path("valkey-passwords.json")}),
+    )
+
+
+def grafana_files(topology: Topology, admin_password: str) -> MemberFiles:
+    grafana = topology.monitoring["grafana"]
+    host, port = topology.endpoint(grafana, topology.monitoring["prometheus"], "web")
+    datasources = {"apiVersion": 1, "datasources": [{
+        "name": "Prometheus", "uid": "novaops-prometheus", "type": "prometheus", "access": "proxy",
+        "url": f"http://{host}:{port}", "isDefault": True}]}
+    return MemberFiles(
+        command=(),   # the official image's own entrypoint
+        files={
+            _path("grafana-admin-password"): admin_password,
+            "/etc/grafana/provisioning/datasources/novaops.yml": yaml.safe_dump(datasources, sort_keys=False),
+        },
+        secret_paths=frozenset({_path("grafana-admin-password")}),
+        envs=(f"GF_SECURITY_ADMIN_PASSWORD__FILE={_path('grafana-admin-password')}",),
+        file_owner="472",   # the grafana user of the official image
+    )
+
+
+def host_files(authorized_key: str) -> MemberFiles:
+    """Division hosts and the backup host: sshd with the stack's key for user novaops."""
+    return MemberFiles(command=("novaops-host",), files={_path("authorized_keys"): authorized_key})

@@ -1,0 +1,43 @@
+"""A database tier: its secrets, members, volumes — one class for all seven tiers."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pulumi
+
+from components.containers import ServiceContainerArgs, service_container
+from components.member_files import database_member_files
+from components.model import Tier, Topology
+from components.secrets import placeholders, stack_secret
+
+
+@dataclass
+class DatabaseTierArgs:
+    topology: Topology
+    tier: Tier
+    image: pulumi.Input[str]
+    provider: pulumi.ProviderResource | None = None
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+
+
+class DatabaseTier(pulumi.ComponentResource):
+    def __init__(self, name: str, args: DatabaseTierArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("novaops:tiers:DatabaseTier", name, None, opts)
+        topo, tier = args.topology, args.tier
+        self.secrets: dict[str, pulumi.Output[str]] = {
+            s.name: stack_secret(f"{tier.key}-{s.name}-password", s, self) for s in tier.secrets
+        }
+        resolved = pulumi.Output.all(**self.secrets) if self.secrets else pulumi.Output.from_input({})
+        self.containers = []
+        for member in tier.members:
+            shape = database_member_files(topo, tier, member, placeholders(self.secrets))
+            files = resolved.apply(lambda s, m=member: database_member_files(topo, tier, m, s))
+            self.containers.append(service_container(
+                ServiceContainerArgs(topo, member, args.image, files, shape, args.depends_on),
+                parent=self, provider=args.provider))
+        self.endpoints = {
+            m.key: {p.name: f"{topo.docker_hosts[m.docker_host].address}:{p.host}" for p in m.ports if p.host}
+            for m in tier.members
+        }
+        self.register_outputs({"endpoints": self.endpoints, "containers": [c.name for c in self.containers]})

@@ -1,0 +1,202 @@
+"""The real Pulumi program under mocks: the full resource graph it declares (dev stack).
+
+Every test returns its Output so that @pulumi.runtime.test awaits the assertions.
+"""
+from __future__ import annotations
+
+import collections
+
+import pulumi
+import yaml
+
+from components.images import image_tag
+from components.inventory import inventory_hosts, render_inventory
+from components.member_files import scrape_targets
+from components.model import build_topology
+from tests.unit.pulumi_harness import FAKE_PUBLIC_KEY, reveal, run_program, uploads
+from components.stack_files import load_stack_file
+
+CONTAINER = "docker:index/container:Container"
+DB_PORTS = {5432, 6379, 26379, 4222, 6222, 2379, 2380, 8008}
+
+
+def check(fn):
+    """Run the program, then ``fn(mocks, result)`` once everything is registered."""
+    mocks, result, done = run_program("dev")
+    return done.apply(lambda _: fn(mocks, result))
+
+
+def labels(c) -> dict:
+    return {l["label"]: l["value"] for l in c.inputs.get("labels", [])}
+
+
+@pulumi.runtime.test
+def test_counts_per_tier_and_role():
+    def verify(mocks, _):
+        per_tier = collections.Counter(labels(c)["novaops.tier"] for c in mocks.containers()
+                                       if labels(c)["novaops.role"] == "database")
+        assert per_tier == {"working": 3, "episodic": 3, "semantic": 2, "graph": 2,
+                            "temporal": 3, "streams": 3, "coordination": 3}
+        roles = collections.Counter(labels(c)["novaops.role"] for c in mocks.containers())
+        assert roles == {"database": 19, "monitoring": 3, "exporter": 1, "division": 5, "backup": 1}
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_every_container_is_named_labelled_limited_and_health_checked():
+    def verify(mocks, _):
+        names = [c.inputs["name"] for c in mocks.containers()]
+        assert len(names) == len(set(names)) == 29
+        for c in mocks.containers():
+            i = c.inputs
+            assert i["name"].startswith("novaops-dev-"), i["name"]
+            assert {"novaops.tier", "novaops.service", "novaops.role", "novaops.stack"} <= labels(c).keys()
+            assert labels(c)["novaops.stack"] == "dev"
+            assert i["restart"] == "unless-stopped"
+            assert i["memory"] >= 64
+            assert i["healthcheck"]["tests"][0] in ("CMD", "CMD-SHELL")
+            assert i["healthcheck"]["interval"] == "10s" and i["healthcheck"]["startPeriod"] == "180s"
+            assert i["wait"] is True and i["mustRun"] is True
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_ports_published_only_on_loopback():
+    def verify(mocks, _):
+        published = [p for c in mocks.containers() for p in c.inputs.get("ports", [])]
+        assert published, "dev publishes ports for tests and operators"
+        assert {p["ip"] for p in published} == {"127.0.0.1"}
+        assert all(p["external"] >= 1024 for p in published)
+        externals = [p["external"] for p in published]
+        assert len(externals) == len(set(externals))
+        pg = mocks.container("novaops-dev-episodic-1").inputs["ports"]
+        assert {(p["internal"], p["external"]) for p in pg} == {(5432, 15432), (8008, 18008)}
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_networks_one_internal_per_tier_plus_monitoring_and_edge():
+    def verify(mocks, _):
+        nets = {n.inputs["name"]: n.inputs for n in mocks.of_type("docker:index/network:Network")}
+        tiers = ["working", "episodic", "semantic", "graph", "temporal", "streams", "coordination"]
+        assert set(nets) == {f"novaops-dev-{t}" for t in tiers + ["monitoring", "edge"]}
+        assert all(nets[f"novaops-dev-{t}"]["internal"] for t in tiers + ["monitoring"])
+        assert not nets["novaops-dev-edge"].get("internal")
+        for c in mocks.containers():
+            joined = [n["name"] for n in c.inputs["networksAdvanced"]]
+            assert set(joined) <= set(nets), c.inputs["name"]
+            assert "novaops-dev-monitoring" in joined, "Prometheus scrapes every container"
+            if c.inputs.get("ports"):
+                assert joined[0] == "novaops-dev-edge", "published ports need a non-internal first network"
+        episodic = [n["name"] for n in mocks.container("novaops-dev-episodic-2").inputs["networksAdvanced"]]
+        assert "novaops-dev-coordination" in episodic and "novaops-dev-working" not in episodic
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_secrets_are_secret_files_never_env():
+    def verify(mocks, _):
+        passwords = set(mocks.generated.values())
+        assert len(mocks.of_type("random:index/randomPassword:RandomPassword")) == 4 * 3 + 1 + 1 + 1
+        for c in mocks.containers():
+            env = " ".join(reveal(c.inputs.get("envs", [])))
+            assert not any(p in env for p in passwords), c.inputs["name"]
+            for path, (up, secret) in uploads(c).items():
+                if any(p in up["content"] for p in passwords):
+                    assert secret, f"{c.inputs['name']}:{path} holds a password in the clear"
+                    assert up["permissions"] == "0600", f"{c.inputs['name']}:{path}"
+        patroni = uploads(mocks.container("novaops-dev-episodic-1"))
+        assert patroni["/etc/novaops/patroni.yml"][1] and patroni["/etc/novaops/patroni.yml"][0]["permissions"] == "0600"
+        assert patroni["/etc/novaops/bootstrap.sql"][0]["permissions"] == "0644"
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_tier_secret_outputs_are_secret():
+    mocks, result, done = run_program("dev")
+    return pulumi.Output.all(done, pulumi.Output.from_input(result.outputs["tierSecrets"]).is_secret(),
+                             result.outputs["sshPrivateKey"].is_secret()).apply(
+        lambda r: (r[1] is True and r[2] is True) or (_ for _ in ()).throw(AssertionError(f"not secret: {r[1:]}")))
+
+
+@pulumi.runtime.test
+def test_data_lives_in_named_volumes():
+    def verify(mocks, _):
+        volumes = {v.inputs["name"] for v in mocks.of_type("docker:index/volume:Volume")}
+        for c in mocks.containers():
+            mounts = c.inputs.get("volumes", [])
+            if labels(c)["novaops.role"] == "database":
+                assert len(mounts) == 1, c.inputs["name"]
+            for m in mounts:
+                assert m["volumeName"] in volumes and m["volumeName"] == c.inputs["name"] + "-data"
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_patroni_tiers_bootstrap_against_the_etcd_tier():
+    def verify(mocks, _):
+        etcd = [f"novaops-dev-coordination-{i}:2379" for i in (1, 2, 3)]
+        for tier, preload in [("episodic", []), ("semantic", []), ("graph", ["age"]), ("temporal", ["timescaledb"])]:
+            up = uploads(mocks.container(f"novaops-dev-{tier}-1"))
+            conf = yaml.safe_load(up["/etc/novaops/patroni.yml"][0]["content"])
+            assert conf["scope"] == f"dev-{tier}"
+            assert sorted(conf["etcd3"]["hosts"]) == etcd
+            libs = conf["bootstrap"]["dcs"]["postgresql"]["parameters"].get("shared_preload_libraries", "")
+            assert sorted(filter(None, libs.split(","))) == preload
+            assert mocks.container(f"novaops-dev-{tier}-1").inputs["command"][:3] == ["novaops-run", "postgres", "patroni"]
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_valkey_replicas_follow_the_first_member_and_sentinels_watch_it():
+    def verify(mocks, _):
+        def conf(name, f):
+            return uploads(mocks.container(name))[f"/etc/novaops/{f}"][0]["content"]
+        assert "replicaof" not in conf("novaops-dev-working-1", "valkey.conf")
+        for i in (2, 3):
+            assert "replicaof novaops-dev-working-1 6379" in conf(f"novaops-dev-working-{i}", "valkey.conf")
+        for i in (1, 2, 3):
+            assert "monitor dev-working novaops-dev-working-1 6379 2" in conf(f"novaops-dev-working-{i}", "sentinel.conf")
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_division_hosts_trust_the_generated_key():
+    def verify(mocks, _):
+        hosts = [c for c in mocks.containers() if labels(c)["novaops.role"] in ("division", "backup")]
+        assert len(hosts) == 6
+        for c in hosts:
+            assert uploads(c)["/etc/novaops/authorized_keys"][0]["content"] == FAKE_PUBLIC_KEY
+        assert len(mocks.of_type("tls:index/privateKey:PrivateKey")) == 1
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_images_are_built_from_the_repo_and_referenced_by_digest_tag():
+    def verify(mocks, _):
+        built = {i.inputs["imageName"]: i.inputs for i in mocks.of_type("docker:index/image:Image")}
+        assert {n.split(":")[0] for n in built} == {f"novaops/{n}" for n in
+            ["base", "postgres", "valkey", "nats", "etcd", "prometheus", "alertmanager", "exporters", "host", "backup"]}
+        for name, i in built.items():
+            assert i["skipPush"] is True
+            assert name == image_tag(i["build"]["context"].split("/")[-1])
+        for c in mocks.containers():
+            if labels(c)["novaops.kind"] == "grafana":
+                assert c.inputs["image"].startswith("grafana/grafana-oss:11.")
+            else:
+                assert c.inputs["image"] in built, c.inputs["name"]
+        assert built[image_tag("postgres")]["build"]["args"]["BASE_IMAGE"] == image_tag("base")
+        assert built[image_tag("backup")]["build"]["args"]["BASE_IMAGE"] == image_tag("host")
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_containers_inventory_and_scrape_targets_agree():
+    def verify(mocks, _):
+        containers = {c.inputs["name"] for c in mocks.containers()}
+        prom = uploads(mocks.container("novaops-dev-prometheus"))
+        targets = scrape_targets(yaml.safe_load(prom["/etc/novaops/prometheus.yml"][0]["content"]))
+        assert len(targets) == len(set(targets))
+        topology = build_topology("dev", load_stack_file("dev"))
+        assert containers == set(targets) == inventory_hosts(render_inventory(topology))
+    return check(verify)
