@@ -214,10 +214,6 @@ def build_topology(
     if not NAME_RE.match(stack):
         problems.add("stack", f"stack name {stack!r} must be lower-case letters, digits and '-' (it prefixes docker names)")
 
-    known_config = {"environment", "publishAddress", "portOffset", "dockerHosts", "placement", "tiers", "grafana"}
-    for k in cfg:
-        if k not in known_config:
-            problems.add(f"{PROJECT}:{k}", f"unknown config key (known: {', '.join(sorted(known_config))})")
 
     environment = cfg.get("environment", "dev")
     if environment not in ("dev", "prod"):
@@ -349,6 +345,13 @@ def build_topology(
                 problems.add(full, f"holds tier {tkey}'s {name} secret in plain text: set it with `pulumi config set --secret`")
             sources.append(SecretSource(name, full))
         tier_secrets[tkey] = tuple(sources)
+
+    known_config = {"environment", "publishAddress", "portOffset", "dockerHosts", "placement", "tiers", "grafana"}
+    secret_keys = {src.config_key.split(":", 1)[1] for srcs in tier_secrets.values() for src in srcs
+                   if src.config_key and src.config_key.startswith(f"{PROJECT}:")}
+    for k in cfg:
+        if k not in known_config | secret_keys:
+            problems.add(f"{PROJECT}:{k}", f"unknown config key (known: {', '.join(sorted(known_config))})")
 
     # ---- networks (per docker host): edge publishes ports; monitoring carries scrapes; one per tier
     networks: dict[tuple[str, str], Network] = {}
