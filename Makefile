@@ -1,0 +1,29 @@
+# NovaOps — the two commands a fresh machine needs are `make up` and `make test`.
+STACK ?= dev
+PY := .venv/bin/python
+
+.PHONY: up down destroy test unit bench inventory setup
+
+setup:                ## install what the machine lacks (docker engine, venv, base image)
+	tools/setup-host.sh
+
+up: setup             ## bring the stack up (pulumi up, or the local realizer without the CLI)
+	$(PY) -m tools.stackctl up --stack $(STACK)
+
+down: setup           ## remove containers and networks, keep data volumes
+	$(PY) -m tools.stackctl down --stack $(STACK)
+
+destroy: setup        ## remove everything including data volumes
+	$(PY) -m tools.stackctl down --stack $(STACK) --delete-data
+
+test: setup           ## all tests: unit, realizer mapping, end-to-end stack
+	$(PY) -m pytest
+
+unit: setup           ## tests that need no docker engine
+	$(PY) -m pytest tests/unit -q
+
+bench: setup          ## prints stack up/re-up/teardown times, unit-test wall time, peak memory
+	$(PY) -m tests.bench.stack_bench
+
+inventory:            ## regenerate inventories/ from the catalog and stack config
+	$(PY) -m components.inventory

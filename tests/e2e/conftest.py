@@ -1,0 +1,76 @@
+"""The end-to-end stack: brought up from the Pulumi program once per test session.
+
+Set-up first removes leftovers of an earlier run by label; teardown deletes the
+stack with its data unless NOVAOPS_KEEP_E2E=1.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import docker
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = "e2e"
+
+
+@dataclass
+class Stack:
+    name: str
+    outputs: dict[str, Any]
+    up_seconds: float
+
+    def members(self, tier: str) -> dict[str, dict]:
+        return self.outputs["tiers"][tier]["members"]
+
+    def port(self, tier: str, member: str, port: str) -> int:
+        return int(self.members(tier)[member][port].rsplit(":", 1)[1])
+
+    def secret(self, tier: str, name: str) -> str:
+        return self.outputs["tierSecrets"][tier][name]
+
+
+def remove_leftovers(client: docker.DockerClient, stack: str) -> None:
+    label = f"novaops.stack={stack}"
+    for c in client.containers.list(all=True, filters={"label": label}):
+        c.remove(force=True, v=False)
+    for n in client.networks.list(filters={"label": label}):
+        n.remove()
+    for v in client.volumes.list(filters={"label": label}):
+        v.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    from tools.realizer import realize, teardown
+    from tools.stackctl import realizer_overrides
+
+    client = docker.from_env()
+    teardown(str(ROOT), STACK, delete_data=True, out=lambda line: None)
+    remove_leftovers(client, STACK)
+    started = time.monotonic()
+    result = realize(str(ROOT), STACK, realizer_overrides(STACK))
+    up = Stack(STACK, result.outputs, time.monotonic() - started)
+    print(f"\ne2e stack up in {up.up_seconds:.1f}s")
+    yield up
+    if os.environ.get("NOVAOPS_KEEP_E2E") != "1":
+        teardown(str(ROOT), STACK, delete_data=True)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 90, interval: float = 1.0, what: str = "condition"):
+    """Retry ``check`` until it returns a truthy value without raising; bounded by ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - the last one is reported
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout}s" + (f": {last!r}" if last else ""))

@@ -1,0 +1,1 @@
+"""NovaOps developer tools."""

@@ -1,0 +1,2 @@
+class RealizerError(Exception):
+    """A failure the realizer reports as a one-line message (exit code 1)."""
