@@ -86,6 +86,8 @@ def patroni_yml(
     if "timescaledb" in shared_preload_libraries:
         # No outbound internet from the data networks: don't let TimescaleDB try.
         pg_parameters["timescaledb.telemetry_level"] = "off"
+        # TimescaleDB's scheduler + job workers need more than the default 8 background workers.
+        pg_parameters["max_worker_processes"] = 16
     pg_parameters.update(parameters or {})
     config = {
         "scope": scope,
@@ -123,7 +125,10 @@ def patroni_yml(
                 "rewind": {"username": PG_REWIND_USER, "password": rewind_password},
             },
             "pg_hba": list(PG_HBA),
+            # Replicas clone right away instead of waiting for a spread checkpoint (minutes).
+            "basebackup": [{"checkpoint": "fast"}],
         },
+        "watchdog": {"mode": "off"},   # no /dev/watchdog in containers
         "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False, "nosync": False},
     }
     return _yaml(config)

@@ -58,7 +58,9 @@ DATABASE_ENGINES: dict[str, Kind] = {
         ),
         Kind(
             name="patroni", image="postgres", role="database",
-            ports={"postgres": 5432, "patroni": 8008}, data_path="/var/lib/postgresql/data",
+                        # The volume holds PGDATA's parent: Patroni renames PGDATA after a failed bootstrap,
+            # which a mount point cannot survive.
+            ports={"postgres": 5432, "patroni": 8008}, data_path="/var/lib/postgresql",
             healthcheck=("CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"),
             scrape=Scrape(port="patroni"),
             secrets=("superuser", "replication", "rewind"), min_memory_mb=128,

@@ -7,7 +7,6 @@ service user. Secrets reach containers only as these files, never as env vars.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -206,7 +205,7 @@ def valkey_exporter_files(topology: Topology, valkey_passwords: Mapping[str, str
         command=("novaops-run", "prometheus", "prometheus-redis-exporter",
                  f"--redis.password-file={_path('valkey-passwords.json')}",
                  f"--web.listen-address=:{exporter.port('metrics').container}"),
-        files={_path("valkey-passwords.json"): json.dumps(by_target, indent=2)},
+        files={_path("valkey-passwords.json"): engine_configs.valkey_exporter_passwords(targets=by_target)},
         secret_paths=frozenset({_path("valkey-passwords.json")}),
     )
 
