@@ -21,6 +21,25 @@ class Registered:
     provider: str | None
 
 
+@dataclass
+class Edges:
+    """What the engine is told about a registration: its parent and its dependencies (URNs)."""
+    urn: str
+    parent: str
+    dependencies: list[str]
+
+
+class EdgeRecordingMonitor(pulumi.runtime.mocks.MockMonitor):
+    def __init__(self, mocks: "RecordingMocks"):
+        super().__init__(mocks)
+        self.edges: dict[str, Edges] = {}
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.edges[urn] = Edges(urn, request.parent, list(request.dependencies))
+        return super().RegisterResource(request)
+
+
 def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270"
 
@@ -72,6 +91,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise AssertionError(f"the program made an unexpected invoke: {args.token}")
 
     # ---- queries used by the tests
+    def edges_of(self, typ: str, name: str) -> Edges:
+        (found,) = [e for urn, e in self.monitor.edges.items() if urn.endswith(f"{typ}::{name}")]
+        return found
+
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.typ == typ]
 
@@ -98,7 +121,8 @@ def run_program(stack: str = "dev", values: dict[str, Any] | None = None, secret
 
     configure(stack, load_stack_file(stack) if values is None else values, secret_keys)
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    mocks.monitor = EdgeRecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=mocks.monitor)
     result = build_stack(load_topology())
     done = pulumi.Output.all(*[c.id for c in result.containers])
     return mocks, result, done

@@ -35,6 +35,7 @@ def test_patroni_core_fields() -> None:
     assert pg["connect_address"] == f"{MEMBERS[0]}:5432"
     assert pg["data_dir"] == "/var/lib/postgresql/data"
     assert pg["bin_dir"] == "/usr/lib/postgresql/17/bin"
+    assert {"checkpoint": "fast"} in pg["basebackup"]
     assert pg["pgpass"].startswith("/var/lib/postgresql/")
     assert not pg["pgpass"].startswith("/var/lib/postgresql/data")
 
@@ -65,6 +66,7 @@ def test_patroni_bootstrap() -> None:
     assert params["max_replication_slots"] >= 3
     assert params["shared_preload_libraries"] == "age,timescaledb"
     assert params["timescaledb.telemetry_level"] == "off"
+    assert params["max_worker_processes"] >= 16
     assert params["max_connections"] == 50 and params["work_mem"] == "8MB"
     assert {"encoding": "UTF8"} in boot["initdb"]
     assert "data-checksums" in boot["initdb"]

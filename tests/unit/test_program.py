@@ -200,3 +200,26 @@ def test_containers_inventory_and_scrape_targets_agree():
         topology = build_topology("dev", load_stack_file("dev"))
         assert containers == set(targets) == inventory_hosts(render_inventory(topology))
     return check(verify)
+
+
+@pulumi.runtime.test
+def test_components_parent_their_children_and_tiers_wait_for_their_dcs():
+    def verify(mocks, _):
+        edges = mocks.monitor.edges
+        types = collections.Counter(urn.split("::")[2].split("$")[-1] for urn in edges)
+        assert types["novaops:tiers:DatabaseTier"] == 7
+        assert types["novaops:hosts:DivisionHost"] == 5
+        assert types["novaops:monitoring:MonitoringStack"] == types["novaops:backup:BackupHost"] == 1
+        assert types["novaops:images:ImageSet"] == types["novaops:network:Networks"] == 1
+        for c in mocks.containers():
+            parent = mocks.edges_of(CONTAINER, labels(c)["novaops.service"]).parent
+            assert "$novaops:" in parent, f"{c.inputs['name']} is not parented to a NovaOps component"
+        etcd_members = {e.urn for e in edges.values() if e.urn.endswith(tuple(f"::coordination-{i}" for i in (1, 2, 3)))}
+        assert len(etcd_members) == 3
+        for tier in ("episodic", "semantic", "graph", "temporal"):
+            deps = set(mocks.edges_of(CONTAINER, f"{tier}-1").dependencies)
+            assert etcd_members <= deps or any(d.endswith("novaops:tiers:DatabaseTier::coordination") for d in deps), \
+                f"{tier} does not wait for the etcd tier: {sorted(deps)}"
+            assert any("docker:index/network:Network" in d or "novaops:network:Networks" in d for d in deps)
+        assert not etcd_members & set(mocks.edges_of(CONTAINER, "working-1").dependencies), "Valkey needs no DCS"
+    return check(verify)
