@@ -154,11 +154,14 @@ def test_valkey_primary_replicas_and_sentinels(stack):
 # ---------------------------------------------------------------- NATS JetStream
 
 def test_nats_cluster_routes(stack):
-    for member in stack.members("streams"):
+    """3 servers, full mesh: 3 routes between distinct pairs (2.10 pools several connections per pair)."""
+    pairs = set()
+    for member, info in stack.members("streams").items():
         routez = eventually(lambda: (r := http_json(stack.port("streams", member, "monitor"), "/routez"))
                             and len({x["remote_name"] for x in r["routes"]}) == 2 and r, 60,
                             what=f"{member} routed to both peers")
-        assert len({x["remote_name"] for x in routez["routes"]}) == 2
+        pairs |= {frozenset((info["container"], x["remote_name"])) for x in routez["routes"]}
+    assert len(pairs) == 3, pairs
 
 
 def test_jetstream_publish_ack_and_read_on_another_node(stack):
