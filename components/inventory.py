@@ -56,16 +56,19 @@ def render_inventory(topology: Topology) -> dict[str, Any]:
             "vars": {"novaops_tier_number": tier.number, "novaops_tier_purpose": tier.purpose},
         }
     groups["monitoring"] = {"children": {
-        key: {"hosts": {svc.container: _host_vars(topology, svc)}} for key, svc in topology.monitoring.items()}}
+        key.replace("-", "_"): {"hosts": {svc.container: _host_vars(topology, svc)}}
+        for key, svc in topology.monitoring.items()}}  # Ansible group names take no "-"
     groups["divisions"] = {
         "hosts": {d.service.container: {**_host_vars(topology, d.service), "novaops_division_title": d.title,
                                         "novaops_division_uses": list(d.uses)}
                   for d in topology.divisions.values()}}
     groups["backup"] = {"hosts": {topology.backup.container: _host_vars(topology, topology.backup)}}
-    ssh_key = "{{ inventory_dir }}/../../.novaops/" + topology.stack + "/ssh/id_ed25519"
+    ssh_key = "{{ novaops_state_dir }}/ssh/id_ed25519"
     return {"all": {
         "vars": {
             "novaops_stack": topology.stack,
+            # tools/stackctl.py writes the SSH key and secrets.yml there (0600, gitignored)
+            "novaops_state_dir": "{{ inventory_dir }}/../../.novaops/" + topology.stack,
             "novaops_environment": topology.environment,
             "ansible_python_interpreter": "/usr/bin/python3",
         },
@@ -105,7 +108,7 @@ def inventory_path(stack: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stacks", nargs="*", default=["dev", "prod"])
+    parser.add_argument("stacks", nargs="*", default=["dev", "e2e", "prod"])
     parser.add_argument("--check", action="store_true", help="exit 1 if a committed inventory differs")
     args = parser.parse_args(argv)
     stale = []

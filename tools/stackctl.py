@@ -2,7 +2,7 @@
 
     python -m tools.stackctl up   [--stack dev]
     python -m tools.stackctl down [--stack dev] [--delete-data]
-    python -m tools.stackctl ssh-key [--stack dev]     # writes .novaops/<stack>/ssh/id_ed25519
+    python -m tools.stackctl ansible-files [--stack dev]   # .novaops/<stack>/{ssh/id_ed25519,secrets.yml}
 
 With the Pulumi CLI: `pulumi up` on a local file backend (.novaops/pulumi-state, no
 Pulumi Cloud account), passphrase from PULUMI_CONFIG_PASSPHRASE. Without it: the
@@ -70,14 +70,36 @@ def realizer_overrides(stack: str) -> list[str]:
     return []
 
 
-def write_ssh_key(stack: str, private_key: str) -> Path:
-    path = STATE_DIR / stack / "ssh" / "id_ed25519"
+def _write_private(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(private_key if private_key.endswith("\n") else private_key + "\n")
+        f.write(text if text.endswith("\n") else text + "\n")
     return path
+
+
+def write_ansible_files(stack: str, outputs: dict) -> list[Path]:
+    """What Ansible needs from the stack outputs, as 0600 files under .novaops/<stack>/ (gitignored):
+    the SSH key for division hosts and the backup host, and the tier secrets as Ansible vars."""
+    import yaml
+    state = STATE_DIR / stack
+    secrets = {"novaops_tier_secrets": outputs.get("tierSecrets") or {}}
+    for key in ("grafanaAdminPassword", "backupPassphrase"):
+        if key in outputs:
+            secrets[f"novaops_{key.replace('Password', '_password').replace('Passphrase', '_passphrase').lower()}"] = outputs[key]
+    return [
+        _write_private(state / "ssh" / "id_ed25519", outputs["sshPrivateKey"]),
+        _write_private(state / "secrets.yml", "# Written by tools/stackctl.py from the stack outputs. Do not commit.\n"
+                       + yaml.safe_dump(secrets, sort_keys=True)),
+    ]
+
+
+def stack_outputs(stack: str) -> dict:
+    if pulumi_cli():
+        return json.loads(pulumi("stack", "output", "--show-secrets", "--json", "--stack", stack, capture=True))
+    from tools.realizer import load_outputs
+    return load_outputs(str(ROOT), stack, show_secrets=True)
 
 
 def up(stack: str) -> None:
@@ -85,14 +107,13 @@ def up(stack: str) -> None:
     if pulumi_cli():
         pulumi("stack", "select", "--create", stack)
         pulumi("up", "--yes", "--skip-preview", "--stack", stack)
-        key = pulumi("stack", "output", "--show-secrets", "sshPrivateKey", "--stack", stack, capture=True)
     else:
         print("notice: the Pulumi CLI is not installed; applying the Pulumi program with the local realizer "
               "(tools/realizer: a test harness, not Pulumi)")
         from tools.realizer import realize
-        result = realize(str(ROOT), stack, realizer_overrides(stack))
-        key = result.outputs["sshPrivateKey"]
-    print(f"ssh key for Ansible: {write_ssh_key(stack, key).relative_to(ROOT)}")
+        realize(str(ROOT), stack, realizer_overrides(stack))
+    for path in write_ansible_files(stack, stack_outputs(stack)):
+        print(f"for Ansible: {path.relative_to(ROOT)}")
     print(f"stack {stack} is up ({time.monotonic() - started:.1f}s)")
 
 
@@ -116,7 +137,7 @@ def down(stack: str, delete_data: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("up", "down", "ssh-key"):
+    for name in ("up", "down", "ansible-files"):
         p = sub.add_parser(name)
         p.add_argument("--stack", default=os.environ.get("STACK", "dev"))
         if name == "down":
@@ -128,12 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "down":
         down(args.stack, args.delete_data)
     else:
-        if pulumi_cli():
-            key = pulumi("stack", "output", "--show-secrets", "sshPrivateKey", "--stack", args.stack, capture=True)
-        else:
-            from tools.realizer import load_outputs
-            key = load_outputs(str(ROOT), args.stack, show_secrets=True)["sshPrivateKey"]
-        print(write_ssh_key(args.stack, key))
+        for path in write_ansible_files(args.stack, stack_outputs(args.stack)):
+            print(path)
     return 0
 
 

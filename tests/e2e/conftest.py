@@ -47,7 +47,7 @@ def remove_leftovers(client: docker.DockerClient, stack: str) -> None:
 @pytest.fixture(scope="session")
 def stack() -> Stack:
     from tools.realizer import realize, teardown
-    from tools.stackctl import realizer_overrides
+    from tools.stackctl import realizer_overrides, write_ansible_files
 
     client = docker.from_env()
     teardown(str(ROOT), STACK, delete_data=True, out=lambda line: None)
@@ -55,6 +55,7 @@ def stack() -> Stack:
     started = time.monotonic()
     result = realize(str(ROOT), STACK, realizer_overrides(STACK))
     up = Stack(STACK, result.outputs, time.monotonic() - started)
+    write_ansible_files(STACK, result.outputs)
     print(f"\ne2e stack up in {up.up_seconds:.1f}s")
     yield up
     if os.environ.get("NOVAOPS_KEEP_E2E") != "1":

@@ -9,13 +9,13 @@ from components.model import build_topology
 from components.stack_files import load_stack_file
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "e2e", "prod"])
 def test_committed_inventory_is_current(stack):
     assert inventory_path(stack).read_text() == inventory_text(stack), \
         "run `make inventory` and commit inventories/"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "e2e", "prod"])
 def test_every_host_is_reachable_one_way(stack):
     inv = yaml.safe_load(inventory_text(stack))["all"]["children"]
     docker_hosts = set(inv["docker_managed"]["hosts"])
