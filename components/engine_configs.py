@@ -23,6 +23,7 @@ ETCD_DATA_DIR = "/var/lib/etcd"
 PG_SUPERUSER = "postgres"
 PG_REPLICATION_USER = "replicator"
 PG_REWIND_USER = "rewind"
+PG_MONITOR_USER = "monitor"
 
 # Internal docker bridges only; host ports are published on 127.0.0.1 alone.
 PG_HBA = [
@@ -134,12 +135,15 @@ def patroni_yml(
     return _yaml(config)
 
 
-def bootstrap_sql(*, database: str, extensions: list[str]) -> str:
-    """psql script run once by Patroni's post_bootstrap: create ``database`` and its extensions."""
+def bootstrap_sql(*, database: str, extensions: list[str], monitor_password: str | None = None) -> str:
+    """psql script run once by Patroni's post_bootstrap: create ``database`` and its extensions,
+    and (with ``monitor_password``) the ``monitor`` login role the postgres exporter uses."""
     lines = [
         "-- Rendered by components/engine_configs.py; run by novaops-post-bootstrap (psql -v ON_ERROR_STOP=1).",
         "\\set ON_ERROR_STOP on",
     ]
+    if monitor_password is not None:
+        lines.append(f"CREATE ROLE {PG_MONITOR_USER} LOGIN PASSWORD {_sql_literal(monitor_password)} IN ROLE pg_monitor;")
     if database != "postgres":
         lines.append(
             f"SELECT 'CREATE DATABASE {_sql_ident(database).replace(chr(39), chr(39) * 2)}'"

@@ -55,6 +55,8 @@ def render_inventory(topology: Topology) -> dict[str, Any]:
             "hosts": {m.container: _host_vars(topology, m) for m in tier.members},
             "vars": {"novaops_tier_number": tier.number, "novaops_tier_purpose": tier.purpose},
         }
+    groups["routers"] = {"hosts": {t.router.container: _host_vars(topology, t.router)
+                                   for t in topology.tiers.values() if t.router}}
     groups["monitoring"] = {"children": {
         key.replace("-", "_"): {"hosts": {svc.container: _host_vars(topology, svc)}}
         for key, svc in topology.monitoring.items()}}  # Ansible group names take no "-"

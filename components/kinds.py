@@ -14,12 +14,15 @@ class Scrape:
     """How Prometheus reads a service's metrics.
 
     ``via`` names another kind that scrapes on the service's behalf (multi-target
-    exporters): Prometheus then asks that exporter with ``?target=<scheme>://host:port``.
+    exporters): Prometheus asks that exporter at ``path`` with ``?target=[<scheme>://]host:port``,
+    plus ``auth_module=<tier>`` when ``auth_per_tier`` (the exporter holds one login per tier).
     """
     port: str
     path: str = "/metrics"
     via: str | None = None
     scheme: str | None = None
+    job: str | None = None            # default: the kind's name
+    auth_per_tier: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,13 +33,14 @@ class Kind:
     ports: dict[str, int]           # port name -> port inside the container
     data_path: str | None
     healthcheck: tuple[str, ...]
-    scrape: Scrape
+    scrapes: tuple[Scrape, ...]
     secrets: tuple[str, ...] = ()
     min_members: int = 1
     odd_members: bool = False
     min_memory_mb: int = 64
     extensions: tuple[str, ...] = ()   # extensions a tier of this kind may ask for
     dcs_engine: str | None = None      # engine of the tier this kind needs as its DCS
+    router: str | None = None          # kind of the per-tier router giving stable endpoints
     why_members: str = ""
 
 
@@ -52,7 +56,7 @@ DATABASE_ENGINES: dict[str, Kind] = {
             ports={"valkey": 6379, "sentinel": 26379}, data_path="/data",
             # Reads the password from the uploaded file so it never sits in the container's config.
             healthcheck=_sh('REDISCLI_AUTH="$(cat /etc/novaops/valkey-password)" valkey-cli -p 6379 ping | grep -q PONG'),
-            scrape=Scrape(port="valkey", via="valkey-exporter", scheme="redis"),
+            scrapes=(Scrape(port="valkey", via="valkey-exporter", scheme="redis", path="/scrape"),),
             secrets=("password",), min_members=3, min_memory_mb=64,
             why_members="Sentinel needs 3 voters so that quorum 2 survives the loss of one",
         ),
@@ -62,15 +66,16 @@ DATABASE_ENGINES: dict[str, Kind] = {
             # which a mount point cannot survive.
             ports={"postgres": 5432, "patroni": 8008}, data_path="/var/lib/postgresql",
             healthcheck=("CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"),
-            scrape=Scrape(port="patroni"),
-            secrets=("superuser", "replication", "rewind"), min_memory_mb=128,
-            extensions=("vector", "age", "timescaledb"), dcs_engine="etcd",
+            scrapes=(Scrape(port="patroni"),
+                     Scrape(port="postgres", via="postgres-exporter", path="/probe", job="postgres", auth_per_tier=True)),
+            secrets=("superuser", "replication", "rewind", "monitor"), min_memory_mb=128,
+            extensions=("vector", "age", "timescaledb"), dcs_engine="etcd", router="pg-router",
         ),
         Kind(
             name="nats", image="nats", role="database",
             ports={"client": 4222, "cluster": 6222, "monitor": 8222, "metrics": 7777}, data_path="/data",
             healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8222/healthz"),
-            scrape=Scrape(port="metrics"),
+            scrapes=(Scrape(port="metrics"),),
             secrets=("password",), odd_members=True, min_memory_mb=64,
             why_members="JetStream's meta group needs an odd number of servers for a clear majority",
         ),
@@ -78,7 +83,7 @@ DATABASE_ENGINES: dict[str, Kind] = {
             name="etcd", image="etcd", role="database",
             ports={"client": 2379, "peer": 2380}, data_path="/var/lib/etcd",
             healthcheck=("CMD", "etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"),
-            scrape=Scrape(port="client"),
+            scrapes=(Scrape(port="client"),),
             odd_members=True, min_memory_mb=64,
             why_members="an even etcd membership tolerates no more failures than one member fewer",
         ),
@@ -92,26 +97,40 @@ MONITORING: dict[str, Kind] = {
             name="prometheus", image="prometheus", role="monitoring",
             ports={"web": 9090}, data_path="/prometheus",
             healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:9090/-/ready"),
-            scrape=Scrape(port="web"), min_memory_mb=128,
+            scrapes=(Scrape(port="web"),), min_memory_mb=128,
         ),
         Kind(
             name="alertmanager", image="alertmanager", role="monitoring",
             ports={"web": 9093}, data_path="/alertmanager",
             healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:9093/-/ready"),
-            scrape=Scrape(port="web"), min_memory_mb=32,
+            scrapes=(Scrape(port="web"),), min_memory_mb=32,
         ),
         Kind(
             name="valkey-exporter", image="exporters", role="exporter",
             ports={"metrics": 9121}, data_path=None,
             healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:9121/metrics"),
-            scrape=Scrape(port="metrics"), min_memory_mb=32,
+            scrapes=(Scrape(port="metrics"),), min_memory_mb=32,
+        ),
+        Kind(
+            # Dev webhook receiver: keeps what Alertmanager delivers, for drills and tests.
+            name="alert-receiver", image="exporters", role="monitoring",
+            ports={"web": 9095}, data_path="/data",
+            healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:9095/-/healthy"),
+            scrapes=(Scrape(port="web"),), min_memory_mb=32,
+        ),
+        Kind(
+            # Multi-target: Prometheus asks it to probe each PostgreSQL member.
+            name="postgres-exporter", image="exporters", role="exporter",
+            ports={"metrics": 9187}, data_path=None,
+            healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:9187/metrics"),
+            scrapes=(Scrape(port="metrics"),), min_memory_mb=32,
         ),
         Kind(
             # Grafana is not packaged by Debian: the official image is pulled where a registry is reachable.
             name="grafana", image="grafana", role="monitoring",
             ports={"web": 3000}, data_path="/var/lib/grafana",
             healthcheck=("CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/api/health"),
-            scrape=Scrape(port="web"), secrets=("admin",), min_memory_mb=128,
+            scrapes=(Scrape(port="web"),), secrets=("admin",), min_memory_mb=128,
         ),
     )
 }
@@ -121,15 +140,26 @@ _HOST_HEALTH = _sh("pgrep -x sshd >/dev/null && curl -fsS -o /dev/null http://12
 DIVISION_HOST = Kind(
     name="division-host", image="host", role="division",
     ports={"ssh": 22, "node": 9100}, data_path="/srv/nova",
-    healthcheck=_HOST_HEALTH, scrape=Scrape(port="node"), min_memory_mb=64,
+    healthcheck=_HOST_HEALTH, scrapes=(Scrape(port="node"),), min_memory_mb=64,
 )
 
 BACKUP_HOST = Kind(
     name="backup-host", image="backup", role="backup",
     ports={"ssh": 22, "node": 9100}, data_path="/srv/backup",
-    healthcheck=_HOST_HEALTH, scrape=Scrape(port="node"), min_memory_mb=64,
+    healthcheck=_HOST_HEALTH, scrapes=(Scrape(port="node"),), min_memory_mb=64,
 )
 
+PG_ROUTER = Kind(
+    # HAProxy in front of a Patroni tier: 5000 reaches the primary, 5001 the replicas
+    # (health-checked through Patroni's REST API; the pg_router Ansible role owns the config).
+    name="pg-router", image="haproxy", role="router",
+    ports={"primary": 5000, "replicas": 5001, "stats": 8404}, data_path=None,
+    healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8404/metrics"),
+    scrapes=(Scrape(port="stats"),), min_memory_mb=32,
+)
+
+ROUTERS: dict[str, Kind] = {PG_ROUTER.name: PG_ROUTER}
+
 ALL_KINDS: dict[str, Kind] = {
-    **DATABASE_ENGINES, **MONITORING, DIVISION_HOST.name: DIVISION_HOST, BACKUP_HOST.name: BACKUP_HOST,
+    **DATABASE_ENGINES, **MONITORING, **ROUTERS, DIVISION_HOST.name: DIVISION_HOST, BACKUP_HOST.name: BACKUP_HOST,
 }

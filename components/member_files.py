@@ -62,9 +62,10 @@ def _patroni(topology: Topology, tier: Tier, member: Service, secrets: Mapping[s
                 superuser_password=secrets["superuser"], replication_password=secrets["replication"],
                 rewind_password=secrets["rewind"], shared_preload_libraries=preload,
             ),
-            _path("bootstrap.sql"): engine_configs.bootstrap_sql(database=APP_DATABASE, extensions=list(tier.extensions)),
+            _path("bootstrap.sql"): engine_configs.bootstrap_sql(
+                database=APP_DATABASE, extensions=list(tier.extensions), monitor_password=secrets["monitor"]),
         },
-        secret_paths=frozenset({_path("patroni.yml")}),
+        secret_paths=frozenset({_path("patroni.yml"), _path("bootstrap.sql")}),
     )
 
 
@@ -130,30 +131,32 @@ def database_member_files(topology: Topology, tier: Tier, member: Service, secre
 
 
 def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Service | None) -> dict:
-    """prometheus.yml derived from the topology: one job per kind, one target per container."""
+    """prometheus.yml derived from the topology: one job per scrape kind, one target per container."""
     jobs: dict[str, dict] = {}
     for svc in topology.services():
-        scrape = svc.kind.scrape
-        labels = {"service": svc.key, "group": svc.group, "role": svc.role}
+        labels = {"service": svc.key, "group": svc.group, "role": svc.role, "instance": svc.container}
         if svc.tier:
             labels["tier"] = svc.tier
-        if scrape.via:
-            exporter = topology.monitoring[scrape.via]
-            host, port = topology.endpoint(exporter, svc, scrape.port)
-            xhost, xport = topology.endpoint(prometheus, exporter, exporter.kind.scrape.port)
-            job = jobs.setdefault(svc.kind.name, {
-                "job_name": svc.kind.name, "metrics_path": "/scrape",
-                "static_configs": [],
-                "relabel_configs": [
+        for scrape in svc.kind.scrapes:
+            name = scrape.job or svc.kind.name
+            if scrape.via:
+                exporter = topology.monitoring[scrape.via]
+                host, port = topology.endpoint(exporter, svc, scrape.port)
+                xhost, xport = topology.endpoint(prometheus, exporter, exporter.kind.scrapes[0].port)
+                relabel = [
                     {"source_labels": ["__address__"], "target_label": "__param_target"},
                     {"target_label": "__address__", "replacement": f"{xhost}:{xport}"},
-                ],
-            })
-            job["static_configs"].append({"targets": [f"{scrape.scheme}://{host}:{port}"], "labels": {**labels, "instance": svc.container}})
-        else:
-            host, port = topology.endpoint(prometheus, svc, scrape.port)
-            job = jobs.setdefault(svc.kind.name, {"job_name": svc.kind.name, "metrics_path": scrape.path, "static_configs": []})
-            job["static_configs"].append({"targets": [f"{host}:{port}"], "labels": {**labels, "instance": svc.container}})
+                ]
+                if scrape.auth_per_tier:   # the exporter holds one login per tier
+                    relabel.append({"source_labels": ["tier"], "target_label": "__param_auth_module"})
+                job = jobs.setdefault(name, {"job_name": name, "metrics_path": scrape.path,
+                                             "static_configs": [], "relabel_configs": relabel})
+                target = f"{scrape.scheme}://{host}:{port}" if scrape.scheme else f"{host}:{port}"
+            else:
+                host, port = topology.endpoint(prometheus, svc, scrape.port)
+                job = jobs.setdefault(name, {"job_name": name, "metrics_path": scrape.path, "static_configs": []})
+                target = f"{host}:{port}"
+            job["static_configs"].append({"targets": [target], "labels": dict(labels)})
     config: dict = {
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s",
                    "external_labels": {"stack": topology.stack, "environment": topology.environment}},
@@ -166,9 +169,9 @@ def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Ser
     return config
 
 
-def scrape_targets(config: dict) -> list[str]:
-    """Container names Prometheus scrapes, read back from a rendered config."""
-    return [sc["labels"]["instance"] for job in config["scrape_configs"] for sc in job["static_configs"]]
+def scrape_targets(config: dict) -> list[tuple[str, str]]:
+    """(job, container) pairs Prometheus scrapes, read back from a rendered config."""
+    return [(job["job_name"], sc["labels"]["instance"]) for job in config["scrape_configs"] for sc in job["static_configs"]]
 
 
 def prometheus_files(topology: Topology) -> MemberFiles:
@@ -208,6 +211,52 @@ def valkey_exporter_files(topology: Topology, valkey_passwords: Mapping[str, str
         files={_path("valkey-passwords.json"): engine_configs.valkey_exporter_passwords(targets=by_target)},
         secret_paths=frozenset({_path("valkey-passwords.json")}),
     )
+
+
+def postgres_exporter_files(topology: Topology, monitor_passwords: Mapping[str, str]) -> MemberFiles:
+    """``monitor_passwords``: Patroni tier key -> its ``monitor`` role's password (one auth module per tier)."""
+    exporter = topology.monitoring["postgres-exporter"]
+    modules = {
+        tier: {"type": "userpass", "userpass": {"username": engine_configs.PG_MONITOR_USER, "password": password},
+               "options": {"sslmode": "disable"}}
+        for tier, password in sorted(monitor_passwords.items())
+    }
+    return MemberFiles(
+        command=("novaops-run", "prometheus", "prometheus-postgres-exporter",
+                 f"--config.file={_path('postgres_exporter.yml')}",
+                 f"--web.listen-address=:{exporter.port('metrics').container}"),
+        files={_path("postgres_exporter.yml"): yaml.safe_dump({"auth_modules": modules}, sort_keys=False)},
+        secret_paths=frozenset({_path("postgres_exporter.yml")}),
+    )
+
+
+def alert_receiver_files(topology: Topology) -> MemberFiles:
+    receiver = topology.monitoring["alert-receiver"]
+    return MemberFiles(command=("novaops-run", "prometheus", "alert-receiver",
+                                "--listen", f":{receiver.port('web').container}",
+                                "--store", f"{receiver.kind.data_path}/alerts.jsonl"), files={})
+
+
+def router_files(topology: Topology, router: Service) -> MemberFiles:
+    """A bootable HAProxy: metrics only. The pg_router Ansible role writes the tier's frontends."""
+    stats = router.port("stats").container
+    config = "\n".join([
+        "# Bootstrap config from the Pulumi program; ansible/roles/pg_router replaces it.",
+        "global",
+        "defaults",
+        "    mode http",
+        "    timeout connect 5s",
+        "    timeout client 30s",
+        "    timeout server 30s",
+        "frontend stats",
+        f"    bind :{stats}",
+        "    http-request use-service prometheus-exporter if { path /metrics }",
+        "    stats enable",
+        "    stats uri /stats",
+        "",
+    ])
+    return MemberFiles(command=("novaops-run", "haproxy", "haproxy", "-W", "-db", "-f", _path("haproxy.cfg")),
+                       files={_path("haproxy.cfg"): config})
 
 
 def grafana_files(topology: Topology, admin_password: str) -> MemberFiles:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-from components.kinds import ALL_KINDS, BACKUP_HOST, DATABASE_ENGINES, DIVISION_HOST, MONITORING, Kind
+from components.kinds import BACKUP_HOST, DATABASE_ENGINES, DIVISION_HOST, MONITORING, ROUTERS, Kind
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 PROJECT = "novaops"
@@ -97,6 +97,7 @@ class Tier:
     depends_on: tuple[str, ...]
     secrets: tuple[SecretSource, ...]
     docker_host: str
+    router: Service | None = None     # stable primary/replica endpoints (Patroni tiers)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class Topology:
 
     def services(self) -> list[Service]:
         """Every container the stack declares, in creation order."""
-        out = [m for t in self.tiers.values() for m in t.members]
+        out = [s for t in self.tiers.values() for s in (*t.members, *([t.router] if t.router else []))]
         out += list(self.monitoring.values())
         out += [d.service for d in self.divisions.values()]
         out.append(self.backup)
@@ -167,7 +168,7 @@ class _Problems:
             raise StackConfigError(self.items)
 
 
-TIER_KEYS = {"number", "purpose", "engine", "members", "memoryMb", "publish", "extensions", "dependsOn", "secrets"}
+TIER_KEYS = {"number", "purpose", "engine", "members", "memoryMb", "publish", "extensions", "dependsOn", "secrets", "router"}
 TIER_OVERRIDE_KEYS = {"members", "memoryMb", "publish", "extensions", "secrets"}
 
 
@@ -415,10 +416,23 @@ def build_topology(
                 docker_host=host, memory_mb=spec["memoryMb"], ports=ports,
                 networks=join(host, [tkey, *deps, "monitoring"], any(p.host for p in ports)),
             ))
+        router = None
+        if engine.router:
+            kind = ROUTERS[engine.router]
+            raw_router = spec.get("router") or {}
+            ports = make_ports(f"{tkey}-router", f"{where(tkey)}.router.publish", kind, raw_router.get("publish"), 1)
+            router = Service(
+                key=f"{tkey}-router", container=f"{prefix}-{tkey}-router", group="routers", kind=kind, tier=tkey,
+                index=1, docker_host=host,
+                memory_mb=_check_memory(problems, f"{where(tkey)}.router.memoryMb", raw_router.get("memoryMb", kind.min_memory_mb), kind),
+                ports=ports, networks=join(host, [tkey, "monitoring"], any(p.host for p in ports)),
+            )
+        elif spec.get("router"):
+            problems.add(f"{where(tkey)}.router", f"{engine.name} tiers have no router")
         tiers[tkey] = Tier(
             key=tkey, number=spec.get("number", 0), purpose=str(spec.get("purpose", "")), engine=engine,
             members=tuple(members), extensions=spec["extensions"], depends_on=tuple(deps),
-            secrets=tier_secrets.get(tkey, ()), docker_host=host,
+            secrets=tier_secrets.get(tkey, ()), docker_host=host, router=router,
         )
 
     grafana_cfg = cfg.get("grafana") or {}
@@ -490,15 +504,15 @@ def _check_reachability(topology: Topology, problems: _Problems) -> None:
 
     prometheus = topology.monitoring.get("prometheus")
     for svc in topology.services():
-        scrape = svc.kind.scrape
-        if scrape.via:
-            exporter = topology.monitoring.get(scrape.via)
-            if exporter is None:
-                problems.add(f"catalog:monitoring.{scrape.via}", f"{svc.key} is scraped through it, so it must be declared")
-                continue
-            check(exporter, svc, scrape.port, f"{scrape.via} scrapes it")
-        elif prometheus is not None:
-            check(prometheus, svc, scrape.port, "Prometheus scrapes it")
+        for scrape in svc.kind.scrapes:
+            if scrape.via:
+                exporter = topology.monitoring.get(scrape.via)
+                if exporter is None:
+                    problems.add(f"catalog:monitoring.{scrape.via}", f"{svc.key} is scraped through it, so it must be declared")
+                    continue
+                check(exporter, svc, scrape.port, f"{scrape.via} scrapes it")
+            elif prometheus is not None:
+                check(prometheus, svc, scrape.port, "Prometheus scrapes it")
     for tier in topology.tiers.values():
         for dep in tier.depends_on:
             for member in tier.members:

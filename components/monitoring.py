@@ -17,6 +17,7 @@ class MonitoringStackArgs:
     topology: Topology
     images: Mapping[str, pulumi.Input[str]]
     valkey_passwords: Mapping[str, pulumi.Output[str]]   # valkey tier key -> password
+    pg_monitor_passwords: Mapping[str, pulumi.Output[str]]   # Patroni tier key -> monitor role password
     provider: pulumi.ProviderResource | None = None
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
@@ -34,6 +35,12 @@ class MonitoringStack(pulumi.ComponentResource):
             mf.valkey_exporter_files(topo, placeholders(args.valkey_passwords)),
             passwords.apply(lambda p: mf.valkey_exporter_files(topo, p)),
         )
+        monitor = pulumi.Output.all(**args.pg_monitor_passwords)
+        rendered["postgres-exporter"] = (
+            mf.postgres_exporter_files(topo, placeholders(args.pg_monitor_passwords)),
+            monitor.apply(lambda p: mf.postgres_exporter_files(topo, p)),
+        )
+        rendered["alert-receiver"] = (mf.alert_receiver_files(topo),) * 2
         self.grafana_admin_password = None
         if "grafana" in topo.monitoring:
             self.grafana_admin_password = stack_secret("grafana-admin-password", SecretSource("admin"), self)

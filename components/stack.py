@@ -83,14 +83,17 @@ def build_stack(topology: Topology) -> StackResult:
     tiers: dict[str, DatabaseTier] = {}
     for tier in topology.tiers.values():   # dependency order: etcd before the Patroni tiers
         deps = [networks] + [tiers[d] for d in tier.depends_on]
+        refs = images[tier.docker_host].refs
         tiers[tier.key] = DatabaseTier(tier.key, DatabaseTierArgs(
-            topology, tier, images[tier.docker_host].refs[tier.engine.image],
+            topology, tier, refs[tier.engine.image], refs[tier.router.kind.image] if tier.router else None,
             provider=providers[tier.docker_host], depends_on=deps))
 
     valkey_passwords = {k: t.secrets["password"] for k, t in tiers.items() if topology.tiers[k].engine.name == "valkey"}
+    monitor_passwords = {k: t.secrets["monitor"] for k, t in tiers.items() if "monitor" in t.secrets}
     mon_host = next(iter(topology.monitoring.values())).docker_host
     monitoring = MonitoringStack("monitoring", MonitoringStackArgs(
-        topology, images[mon_host].refs, valkey_passwords, provider=providers[mon_host], depends_on=[networks]))
+        topology, images[mon_host].refs, valkey_passwords, monitor_passwords, provider=providers[mon_host],
+        depends_on=[networks]))
 
     # Ansible reaches division hosts and the backup host with this key.
     ssh_key = tls.PrivateKey("ansible-ssh-key", algorithm="ED25519")
@@ -113,6 +116,7 @@ def build_stack(topology: Topology) -> StackResult:
             t.key: {
                 "number": t.number, "engine": t.engine.name,
                 "members": {m.key: {"container": m.container, **tiers[t.key].endpoints[m.key]} for m in t.members},
+                **({"router": {"container": t.router.container, **tiers[t.key].endpoints[t.router.key]}} if t.router else {}),
             }
             for t in topology.tiers.values()
         },

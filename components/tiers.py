@@ -7,7 +7,7 @@ from typing import Sequence
 import pulumi
 
 from components.containers import ServiceContainerArgs, service_container
-from components.member_files import database_member_files
+from components.member_files import database_member_files, router_files
 from components.model import Tier, Topology
 from components.secrets import placeholders, stack_secret
 
@@ -17,6 +17,7 @@ class DatabaseTierArgs:
     topology: Topology
     tier: Tier
     image: pulumi.Input[str]
+    router_image: pulumi.Input[str] | None = None
     provider: pulumi.ProviderResource | None = None
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
@@ -36,8 +37,15 @@ class DatabaseTier(pulumi.ComponentResource):
             self.containers.append(service_container(
                 ServiceContainerArgs(topo, member, args.image, files, shape, args.depends_on),
                 parent=self, provider=args.provider))
+        self.router = None
+        if tier.router:
+            files = router_files(topo, tier.router)
+            self.router = service_container(
+                ServiceContainerArgs(topo, tier.router, args.router_image, files, files, args.depends_on),
+                parent=self, provider=args.provider)
+            self.containers.append(self.router)
         self.endpoints = {
             m.key: {p.name: f"{topo.docker_hosts[m.docker_host].address}:{p.host}" for p in m.ports if p.host}
-            for m in tier.members
+            for m in (*tier.members, *([tier.router] if tier.router else []))
         }
         self.register_outputs({"endpoints": self.endpoints, "containers": [c.name for c in self.containers]})

@@ -15,7 +15,7 @@ import docker
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK = "e2e"
+STACK = os.environ.get("NOVAOPS_E2E_STACK", "e2e")   # another Pulumi.<stack>.yaml, e.g. to run beside a live e2e
 
 
 @dataclass

@@ -94,7 +94,7 @@ def test_secret_from_config_is_accepted_when_secret():
     topo = build_topology("dev", {"episodicSuperuser": "[secret]", "tiers": {"episodic": {"secrets": {"superuser": {"fromConfig": "episodicSuperuser"}}}}},
                           lambda k: k == "novaops:episodicSuperuser")
     sources = {s.name: s.config_key for s in topo.tiers["episodic"].secrets}
-    assert sources == {"superuser": "novaops:episodicSuperuser", "replication": None, "rewind": None}
+    assert sources == {"superuser": "novaops:episodicSuperuser", "replication": None, "rewind": None, "monitor": None}
 
 
 def test_program_registers_nothing_when_config_is_bad():

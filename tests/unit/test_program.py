@@ -38,7 +38,9 @@ def test_counts_per_tier_and_role():
         assert per_tier == {"working": 3, "episodic": 3, "semantic": 2, "graph": 2,
                             "temporal": 3, "streams": 3, "coordination": 3}
         roles = collections.Counter(labels(c)["novaops.role"] for c in mocks.containers())
-        assert roles == {"database": 19, "monitoring": 3, "exporter": 1, "division": 5, "backup": 1}
+        assert roles == {"database": 19, "router": 4, "monitoring": 4, "exporter": 2, "division": 5, "backup": 1}
+        routers = {labels(c)["novaops.tier"] for c in mocks.containers() if labels(c)["novaops.role"] == "router"}
+        assert routers == {"episodic", "semantic", "graph", "temporal"}
     return check(verify)
 
 
@@ -46,14 +48,14 @@ def test_counts_per_tier_and_role():
 def test_every_container_is_named_labelled_limited_and_health_checked():
     def verify(mocks, _):
         names = [c.inputs["name"] for c in mocks.containers()]
-        assert len(names) == len(set(names)) == 29
+        assert len(names) == len(set(names)) == 35
         for c in mocks.containers():
             i = c.inputs
             assert i["name"].startswith("novaops-dev-"), i["name"]
             assert {"novaops.tier", "novaops.service", "novaops.role", "novaops.stack"} <= labels(c).keys()
             assert labels(c)["novaops.stack"] == "dev"
             assert i["restart"] == "unless-stopped"
-            assert i["memory"] >= 64
+            assert i["memory"] >= 32
             assert i["healthcheck"]["tests"][0] in ("CMD", "CMD-SHELL")
             assert i["healthcheck"]["interval"] == "10s" and i["healthcheck"]["startPeriod"] == "180s"
             assert i["wait"] is True and i["mustRun"] is True
@@ -97,7 +99,7 @@ def test_networks_one_internal_per_tier_plus_monitoring_and_edge():
 def test_secrets_are_secret_files_never_env():
     def verify(mocks, _):
         passwords = set(mocks.generated.values())
-        assert len(mocks.of_type("random:index/randomPassword:RandomPassword")) == 4 * 3 + 1 + 1 + 1
+        assert len(mocks.of_type("random:index/randomPassword:RandomPassword")) == 4 * 4 + 1 + 1 + 1
         for c in mocks.containers():
             env = " ".join(reveal(c.inputs.get("envs", [])))
             assert not any(p in env for p in passwords), c.inputs["name"]
@@ -107,7 +109,7 @@ def test_secrets_are_secret_files_never_env():
                     assert up["permissions"] == "0600", f"{c.inputs['name']}:{path}"
         patroni = uploads(mocks.container("novaops-dev-episodic-1"))
         assert patroni["/etc/novaops/patroni.yml"][1] and patroni["/etc/novaops/patroni.yml"][0]["permissions"] == "0600"
-        assert patroni["/etc/novaops/bootstrap.sql"][0]["permissions"] == "0644"
+        assert patroni["/etc/novaops/bootstrap.sql"][0]["permissions"] == "0600", "it creates the monitor role"
     return check(verify)
 
 
@@ -176,7 +178,8 @@ def test_images_are_built_from_the_repo_and_referenced_by_digest_tag():
     def verify(mocks, _):
         built = {i.inputs["imageName"]: i.inputs for i in mocks.of_type("docker:index/image:Image")}
         assert {n.split(":")[0] for n in built} == {f"novaops/{n}" for n in
-            ["base", "postgres", "valkey", "nats", "etcd", "prometheus", "alertmanager", "exporters", "host", "backup"]}
+            ["base", "postgres", "valkey", "nats", "etcd", "prometheus", "alertmanager", "exporters", "host", "backup",
+             "haproxy"]}
         for name, i in built.items():
             assert i["skipPush"] is True
             assert name == image_tag(i["build"]["context"].split("/")[-1])
@@ -196,9 +199,11 @@ def test_containers_inventory_and_scrape_targets_agree():
         containers = {c.inputs["name"] for c in mocks.containers()}
         prom = uploads(mocks.container("novaops-dev-prometheus"))
         targets = scrape_targets(yaml.safe_load(prom["/etc/novaops/prometheus.yml"][0]["content"]))
-        assert len(targets) == len(set(targets))
+        assert len(targets) == len(set(targets)), "each job scrapes a container once"
         topology = build_topology("dev", load_stack_file("dev"))
-        assert containers == set(targets) == inventory_hosts(render_inventory(topology))
+        assert containers == {c for _, c in targets} == inventory_hosts(render_inventory(topology))
+        jobs = collections.Counter(job for job, _ in targets)
+        assert jobs["patroni"] == jobs["postgres"] == 10 and jobs["valkey"] == 3 and jobs["pg-router"] == 4
     return check(verify)
 
 
