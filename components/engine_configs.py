@@ -185,8 +185,8 @@ def sentinel_conf(
     sentinel_port: int,
     quorum: int,
     password: str,
-    down_after_ms: int = 5000,
-    failover_timeout_ms: int = 10000,
+    down_after_ms: int = 3000,
+    failover_timeout_ms: int = 6000,
 ) -> str:
     """sentinel.conf monitoring ``master_name`` (initially ``primary``) by DNS name."""
     lines = [
