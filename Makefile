@@ -2,13 +2,21 @@
 STACK ?= dev
 PY := .venv/bin/python
 
-.PHONY: up down destroy test unit bench inventory setup
+.PHONY: up provision configure down destroy test unit bench inventory setup lint
 
 setup:                ## install what the machine lacks (docker engine, venv, base image)
 	tools/setup-host.sh
 
-up: setup             ## bring the stack up (pulumi up, or the local realizer without the CLI)
+up: provision configure   ## bring the stack up and apply backup, failover and alerting configuration
+
+provision: setup      ## only the Pulumi program (pulumi up, or the local realizer without the CLI)
 	$(PY) -m tools.stackctl up --stack $(STACK)
+
+configure:            ## ansible-playbook site.yml against the stack's inventory
+	cd ansible && PATH=$(CURDIR)/.venv/bin:$$PATH ansible-playbook -i ../inventories/$(STACK)/hosts.yml site.yml
+
+lint:                 ## ansible-lint (production profile) and yamllint over ansible/
+	cd ansible && PATH=$(CURDIR)/.venv/bin:$$PATH ansible-lint && PATH=$(CURDIR)/.venv/bin:$$PATH yamllint -c .yamllint .
 
 down: setup           ## remove containers and networks, keep data volumes
 	$(PY) -m tools.stackctl down --stack $(STACK)
