@@ -1,0 +1,155 @@
+"""Ansible turns the provisioned stack into an operated one: site.yml converges, a second run
+changes nothing, and testinfra verifies every host group. Runs after test_stack.py."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import testinfra
+
+from tests.e2e.conftest import ROOT
+
+pytestmark = [pytest.mark.docker, pytest.mark.e2e]
+RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
+                   r"failed=(?P<failed>\d+)", re.M)
+
+
+def inventory_for(stack: str) -> Path:
+    """The committed inventory; generated for ad-hoc stacks (NOVAOPS_E2E_STACK) at the same place."""
+    from components.inventory import inventory_path, inventory_text
+    path = inventory_path(stack)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(inventory_text(stack))
+    return path
+
+
+def run_playbook(stack: str, playbook: str = "site.yml") -> tuple[subprocess.CompletedProcess, dict, float]:
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+               PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    started = time.monotonic()
+    run = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory_for(stack)), playbook],
+                         cwd=ROOT / "ansible", env=env, capture_output=True, text=True, timeout=1800)
+    recap = {m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")} for m in RECAP.finditer(run.stdout)}
+    return run, recap, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def converged(stack):
+    first, first_recap, first_s = run_playbook(stack.name)
+    assert first.returncode == 0, f"first converge failed:\n{first.stdout[-8000:]}\n{first.stderr[-2000:]}"
+    second, second_recap, second_s = run_playbook(stack.name)
+    assert second.returncode == 0, f"second converge failed:\n{second.stdout[-8000:]}"
+    print(f"\nansible: first converge {first_s:.1f}s, changed={sum(h['changed'] for h in first_recap.values())}; "
+          f"re-run {second_s:.1f}s, changed={sum(h['changed'] for h in second_recap.values())}")
+    return {"first": first_recap, "second": second_recap, "second_output": second.stdout}
+
+
+def host(stack, name: str):
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=str(inventory_for(stack.name)))
+
+
+def group_hosts(stack, group: str) -> list[str]:
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    return sorted(h.name for h in InventoryManager(DataLoader(), [str(inventory_for(stack.name))]).get_hosts(group))
+
+
+def test_site_converges_then_changes_nothing(converged):
+    assert converged["first"], "no PLAY RECAP parsed"
+    assert not any(h["failed"] or h["unreachable"] for h in converged["first"].values())
+    changed = {name: h["changed"] for name, h in converged["second"].items() if h["changed"]}
+    assert not changed, f"second run changed: {changed}\n{converged['second_output'][-6000:]}"
+
+
+# ---------------------------------------------------------------- failover
+
+
+@pytest.mark.parametrize("tier", ["episodic", "semantic", "graph", "temporal"])
+def test_patroni_tier_is_synchronous_with_a_sync_standby(stack, converged, tier):
+    from tests.e2e.conftest import eventually
+    from tests.e2e.test_stack import http_json, patroni_cluster
+    first = next(iter(stack.members(tier)))
+    config = http_json(stack.port(tier, first, "patroni"), "/config")
+    assert config["synchronous_mode"] is True and config["use_pg_rewind"] is True
+    assert config["loop_wait"] + 2 * config["retry_timeout"] <= config["ttl"]
+    members = eventually(lambda: (m := patroni_cluster(stack, tier)["members"])
+                         and any(x["role"] == "sync_standby" and x.get("state") == "streaming" for x in m) and m,
+                         120, what=f"{tier}: a streaming sync standby")
+    assert sum(m["role"] == "leader" for m in members) == 1
+
+
+@pytest.mark.parametrize("tier", ["episodic", "semantic", "graph", "temporal"])
+def test_router_sends_5000_to_the_primary_and_5001_to_a_replica(stack, converged, tier):
+    import psycopg
+    router = stack.outputs["tiers"][tier]["router"]
+
+    def in_recovery(endpoint: str) -> bool:
+        host, port = endpoint.rsplit(":", 1)
+        with psycopg.connect(host=host, port=int(port), user="postgres", password=stack.secret(tier, "superuser"),
+                             dbname="nova", connect_timeout=5) as conn:
+            return conn.execute("select pg_is_in_recovery()").fetchone()[0]
+
+    assert in_recovery(router["primary"]) is False
+    assert in_recovery(router["replicas"]) is True
+
+
+def test_sentinels_have_quorum_and_primaries_refuse_writes_without_replicas(stack, converged):
+    import valkey
+    members = list(stack.members("working"))
+    for member in members:
+        sentinel = valkey.Valkey(host="127.0.0.1", port=stack.port("working", member, "sentinel"), socket_timeout=5)
+        assert sentinel.execute_command("SENTINEL", "CKQUORUM", f"{stack.name}-working").decode().startswith("OK")
+        node = valkey.Valkey(host="127.0.0.1", port=stack.port("working", member, "valkey"),
+                             password=stack.secret("working", "password"), socket_timeout=5)
+        assert node.config_get("min-replicas-to-write") == {"min-replicas-to-write": "1"}
+
+
+def test_jetstream_streams_have_three_replicas(stack, converged):
+    import asyncio
+
+    import nats
+
+    async def streams():
+        member = next(iter(stack.members("streams")))
+        nc = await nats.connect(f"nats://nova:{stack.secret('streams', 'password')}@127.0.0.1:"
+                                f"{stack.port('streams', member, 'client')}", connect_timeout=5)
+        try:
+            js = nc.jetstream(timeout=10)
+            return {s.config.name: s.config.num_replicas for s in await js.streams_info()}
+        finally:
+            await nc.close()
+
+    found = asyncio.run(asyncio.wait_for(streams(), 60))
+    nova = {k: v for k, v in found.items() if k.startswith("NOVA_")}
+    assert nova and set(nova.values()) == {3}, found
+
+
+def test_etcd_members_healthy_with_one_leader(stack, converged):
+    name = group_hosts(stack, "coordination")[0]
+    out = host(stack, name).check_output("etcdctl --endpoints=http://127.0.0.1:2379 endpoint status --cluster -w json")
+    import json
+    status = json.loads(out)
+    assert len(status) == 3
+    assert len({s["Status"]["leader"] for s in status}) == 1
+
+
+# ---------------------------------------------------------------- division hosts
+
+
+def test_division_hosts_are_hardened_and_have_connection_files(stack, converged):
+    for name in group_hosts(stack, "divisions"):
+        h = host(stack, name)
+        effective = h.check_output("sudo /usr/sbin/sshd -T")
+        for line in ("passwordauthentication no", "permitrootlogin no", "kbdinteractiveauthentication no"):
+            assert line in effective, f"{name}: {line}"
+        assert h.run("curl -fsS -o /dev/null http://127.0.0.1:9100/metrics").rc == 0, f"{name}: node exporter"
+        uses = h.ansible.get_variables()["novaops_division_uses"]
+        for tier in uses:
+            f = h.file(f"/home/novaops/.config/novaops/{tier}.env")
+            assert f.exists and f.mode == 0o600 and f.user == "novaops", f"{name}: {tier}.env"
