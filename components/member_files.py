@@ -53,7 +53,8 @@ def _patroni(topology: Topology, tier: Tier, member: Service, secrets: Mapping[s
     etcd_hosts = ["%s:%d" % topology.endpoint(member, m, "client") for m in etcd.members]
     preload = sorted(PRELOAD[e] for e in tier.extensions if e in PRELOAD)
     return MemberFiles(
-        command=("novaops-run", "postgres", "patroni", _path("patroni.yml")),
+        # patroni-with-pgbackrest: pgBackRest's TLS server beside Patroni (the repository host reaches it)
+        command=("novaops-run", "postgres", "patroni-with-pgbackrest", _path("patroni.yml")),
         files={
             _path("patroni.yml"): engine_configs.patroni_yml(
                 scope=patroni_scope(topology, tier), namespace=PATRONI_NAMESPACE, member=member.container,

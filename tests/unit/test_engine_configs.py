@@ -147,7 +147,7 @@ def test_sentinel_conf() -> None:
     assert lines.index("sentinel resolve-hostnames yes") < monitor   # must precede a hostname monitor
     assert f'sentinel auth-pass dev-cache "{PW}"' in lines
     assert "sentinel down-after-milliseconds dev-cache 3000" in lines
-    assert "sentinel failover-timeout dev-cache 10000" in lines
+    assert "sentinel failover-timeout dev-cache 6000" in lines
 
 
 def test_nats_conf() -> None:

@@ -145,7 +145,7 @@ def test_patroni_tiers_bootstrap_against_the_etcd_tier():
             assert sorted(conf["etcd3"]["hosts"]) == etcd
             libs = conf["bootstrap"]["dcs"]["postgresql"]["parameters"].get("shared_preload_libraries", "")
             assert sorted(filter(None, libs.split(","))) == preload
-            assert mocks.container(f"novaops-dev-{tier}-1").inputs["command"][:3] == ["novaops-run", "postgres", "patroni"]
+            assert mocks.container(f"novaops-dev-{tier}-1").inputs["command"][:3] == ["novaops-run", "postgres", "patroni-with-pgbackrest"]
     return check(verify)
 
 
