@@ -155,7 +155,8 @@ PG_ROUTER = Kind(
     name="pg-router", image="haproxy", role="router",
     ports={"primary": 5000, "replicas": 5001, "stats": 8404}, data_path=None,
     healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8404/metrics"),
-    scrapes=(Scrape(port="stats"),), min_memory_mb=32,
+    scrapes=(Scrape(port="stats"),),
+    min_memory_mb=96,   # HAProxy needs little, but Ansible's modules run inside it too
 )
 
 ROUTERS: dict[str, Kind] = {PG_ROUTER.name: PG_ROUTER}
