@@ -81,7 +81,10 @@ def render_inventory(topology: Topology) -> dict[str, Any]:
                                "hosts": {s.container: {} for s in topology.services() if s.kind.name not in SSH_KINDS}},
             "ssh_managed": {"vars": {"ansible_connection": "ssh", "ansible_user": "novaops", "ansible_become": True,
                                      "ansible_ssh_private_key_file": ssh_key,
-                                     "ansible_ssh_common_args": "-o StrictHostKeyChecking=accept-new"},
+                                     # per-stack known_hosts: tools/stackctl.py resets it after each up,
+                                     # because recreated hosts generate new host keys
+                                     "ansible_ssh_common_args": "-o StrictHostKeyChecking=accept-new "
+                                                                "-o UserKnownHostsFile={{ novaops_state_dir }}/ssh/known_hosts"},
                             "hosts": {s.container: {} for s in topology.services() if s.kind.name in SSH_KINDS}},
         },
     }}

@@ -88,6 +88,8 @@ def write_ansible_files(stack: str, outputs: dict) -> list[Path]:
     for key in ("grafanaAdminPassword", "backupPassphrase"):
         if key in outputs:
             secrets[f"novaops_{key.replace('Password', '_password').replace('Passphrase', '_passphrase').lower()}"] = outputs[key]
+    # Hosts replaced by this up have new host keys; the inventory's accept-new learns them again.
+    (state / "ssh" / "known_hosts").unlink(missing_ok=True)
     return [
         _write_private(state / "ssh" / "id_ed25519", outputs["sshPrivateKey"]),
         _write_private(state / "secrets.yml", "# Written by tools/stackctl.py from the stack outputs. Do not commit.\n"
