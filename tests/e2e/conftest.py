@@ -75,3 +75,10 @@ def eventually(check: Callable[[], Any], timeout: float = 90, interval: float = 
             last = exc
         time.sleep(interval)
     raise AssertionError(f"{what} not reached within {timeout}s" + (f": {last!r}" if last else ""))
+
+
+def patroni_tiers(stack: str = STACK) -> list[str]:
+    """Patroni tiers of the stack, from the catalog and its stack config (never restated by hand)."""
+    from components.model import build_topology
+    from components.stack_files import load_stack_file
+    return [k for k, t in build_topology(stack, load_stack_file(stack)).tiers.items() if t.engine.name == "patroni"]

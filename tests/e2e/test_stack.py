@@ -13,11 +13,11 @@ import psycopg
 import pytest
 import valkey
 
-from tests.e2e.conftest import ROOT, eventually
+from tests.e2e.conftest import ROOT, eventually, patroni_tiers
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 LOCAL = "127.0.0.1"
-PG_TIERS = ["episodic", "semantic", "graph", "temporal"]
+PG_TIERS = patroni_tiers()
 
 
 def http_json(port: int, path: str, body: dict | None = None) -> dict:

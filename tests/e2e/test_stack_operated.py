@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, patroni_tiers
 
 pytestmark = [
     pytest.mark.docker, pytest.mark.e2e,
@@ -79,7 +79,7 @@ def test_site_converges_then_changes_nothing(converged):
 # ---------------------------------------------------------------- failover
 
 
-@pytest.mark.parametrize("tier", ["episodic", "semantic", "graph", "temporal"])
+@pytest.mark.parametrize("tier", patroni_tiers())
 def test_patroni_tier_is_synchronous_with_a_sync_standby(stack, converged, tier):
     from tests.e2e.conftest import eventually
     from tests.e2e.test_stack import http_json, patroni_cluster
@@ -93,7 +93,7 @@ def test_patroni_tier_is_synchronous_with_a_sync_standby(stack, converged, tier)
     assert sum(m["role"] == "leader" for m in members) == 1
 
 
-@pytest.mark.parametrize("tier", ["episodic", "semantic", "graph", "temporal"])
+@pytest.mark.parametrize("tier", patroni_tiers())
 def test_router_sends_5000_to_the_primary_and_5001_to_a_replica(stack, converged, tier):
     import psycopg
     router = stack.outputs["tiers"][tier]["router"]
