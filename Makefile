@@ -2,7 +2,7 @@
 STACK ?= dev
 PY := .venv/bin/python
 
-.PHONY: up provision configure down destroy test unit bench inventory setup lint
+.PHONY: up provision configure down destroy test unit bench bench-converge inventory setup lint
 
 setup:                ## install what the machine lacks (docker engine, venv, base image)
 	tools/setup-host.sh
@@ -32,6 +32,9 @@ unit: setup           ## tests that need no docker engine
 
 bench: setup          ## prints stack up/re-up/teardown times, unit-test wall time, peak memory
 	$(PY) -m tests.bench.stack_bench
+
+bench-converge: setup ## prints first converge and idempotent re-run time of site.yml, changed counts (fresh e2e stack)
+	$(PY) -m tests.bench.converge_bench
 
 inventory:            ## regenerate inventories/ from the catalog and stack config
 	$(PY) -m components.inventory

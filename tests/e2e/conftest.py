@@ -82,3 +82,16 @@ def patroni_tiers(stack: str = STACK) -> list[str]:
     from components.model import build_topology
     from components.stack_files import load_stack_file
     return [k for k, t in build_topology(stack, load_stack_file(stack)).tiers.items() if t.engine.name == "patroni"]
+
+
+@pytest.fixture(scope="session")
+def converged(stack):
+    """site.yml applied twice to the e2e stack (the operated stack every later e2e module uses)."""
+    from tools.ansible_run import run_playbook
+    first = run_playbook(stack.name)
+    assert first.ok, f"first converge failed:\n{first.stdout[-8000:]}\n{first.stderr[-2000:]}"
+    second = run_playbook(stack.name)
+    assert second.ok, f"second converge failed:\n{second.stdout[-8000:]}\n{second.stderr[-2000:]}"
+    print(f"\nansible: first converge {first.seconds:.1f}s, changed={first.changed}; "
+          f"re-run {second.seconds:.1f}s, changed={second.changed}")
+    return {"first": first.recap, "second": second.recap, "second_output": second.stdout}

@@ -1,0 +1,59 @@
+"""Verify: the wrapper records success, keeps the last success across a failure, and never overlaps."""
+import re
+
+testinfra_hosts = ["ansible://novaops-molecule-backup-metrics"]
+
+JOB = "/usr/local/sbin/novaops-backup-job"
+PROM = "/var/lib/node-exporter/textfile/novaops_backup_{}.prom"
+
+
+def metric(text: str, name: str) -> float:
+    match = re.search(rf"^{name}\{{[^}}]*\}} (\S+)$", text, re.M)
+    assert match, f"{name} missing in:\n{text}"
+    return float(match.group(1))
+
+
+def test_wrapper_installed(host):
+    f = host.file(JOB)
+    assert f.user == "root" and f.mode == 0o755
+    for d in ("/var/lib/novaops-backup", "/var/log/novaops-backup"):
+        assert host.file(d).mode == 0o750
+
+
+def test_success_then_failure_keeps_last_success(host):
+    job = "molecule-snapshot"
+    ok = host.run(f"{JOB} --job {job} --tool restic --target working --type snapshot --user backup -- true")
+    assert ok.rc == 0, ok.stderr
+    first = host.file(PROM.format(job)).content_string
+    assert metric(first, "novaops_backup_last_status") == 1
+    success = metric(first, "novaops_backup_last_success_timestamp_seconds")
+    assert success > 0
+    assert 'tool="restic"' in first and 'target="working"' in first and 'type="snapshot"' in first
+
+    failed = host.run(f"{JOB} --job {job} --tool restic --target working --type snapshot --user backup -- false")
+    assert failed.rc != 0
+    second = host.file(PROM.format(job)).content_string
+    assert metric(second, "novaops_backup_last_status") == 0
+    assert metric(second, "novaops_backup_last_success_timestamp_seconds") == success
+    assert metric(second, "novaops_backup_last_run_timestamp_seconds") >= success
+
+
+def test_check_job_metrics(host):
+    job = "molecule-check"
+    run = host.run(f"{JOB} --job {job} --tool restic --target repository --check check -- true")
+    assert run.rc == 0, run.stderr
+    text = host.file(PROM.format(job)).content_string
+    assert metric(text, "novaops_backup_check_last_status") == 1
+
+
+def test_overlapping_run_exits_75_and_leaves_metrics(host):
+    job = "molecule-lock"
+    host.run(f"{JOB} --job {job} --tool restic --target working --type snapshot -- true")
+    before = host.file(PROM.format(job)).content_string
+    # A first run holds the lock for 5 s; the second (no --wait) must give up at once.
+    host.run(f"sh -c '{JOB} --job {job} --tool restic --target working --type snapshot -- sleep 5 >/dev/null 2>&1 &'")
+    host.run("sleep 1")
+    second = host.run(f"{JOB} --job {job} --tool restic --target working --type snapshot -- true")
+    assert second.rc == 75
+    host.run("sleep 5")
+    assert host.file(PROM.format(job)).exists and before
