@@ -11,12 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.parents[2].name for p in (ROOT / "ansible" / "roles").glob("*/molecule/default/molecule.yml"))
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.skipif(os.environ.get("NOVAOPS_ANSIBLE_TESTS") != "1",
-                       reason="molecule scenarios run with NOVAOPS_ANSIBLE_TESTS=1 (Ansible issue still open: "
-                              "each scenario passed on its own, the whole set has not yet run in one CI pass)"),
-]
+pytestmark = pytest.mark.docker
 
 
 def molecule(role: str, *args: str) -> subprocess.CompletedProcess:

@@ -12,11 +12,7 @@ import testinfra
 from tests.e2e.conftest import ROOT, patroni_tiers
 from tools.ansible_run import inventory_for
 
-pytestmark = [
-    pytest.mark.docker, pytest.mark.e2e,
-    pytest.mark.skipif(os.environ.get("NOVAOPS_ANSIBLE_TESTS") != "1",
-                       reason="site.yml converge runs with NOVAOPS_ANSIBLE_TESTS=1 (Ansible issue still open)"),
-]
+pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
 
 def host(stack, name: str):
