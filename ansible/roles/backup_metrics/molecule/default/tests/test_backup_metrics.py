@@ -48,12 +48,14 @@ def test_check_job_metrics(host):
 
 def test_overlapping_run_exits_75_and_leaves_metrics(host):
     job = "molecule-lock"
-    host.run(f"{JOB} --job {job} --tool restic --target working --type snapshot -- true")
+    lock = f"/run/lock/novaops-backup/{job}.lock"
+    assert host.run(f"{JOB} --job {job} --tool restic --target working --type snapshot -- true").rc == 0
     before = host.file(PROM.format(job)).content_string
-    # A first run holds the lock for 5 s; the second (no --wait) must give up at once.
-    host.run(f"sh -c '{JOB} --job {job} --tool restic --target working --type snapshot -- sleep 5 >/dev/null 2>&1 &'")
-    host.run("sleep 1")
+    # A first run holds the lock for 20 s; wait (bounded) until it does, then a second run
+    # (no --wait) must give up at once with 75 and leave the metrics as they were.
+    host.run(f"sh -c '{JOB} --job {job} --tool restic --target working --type snapshot -- sleep 20 >/dev/null 2>&1 &'")
+    held = host.run(f"for i in $(seq 60); do flock -n {lock} true || exit 0; sleep 0.5; done; exit 1")
+    assert held.rc == 0, "the first run never took the lock"
     second = host.run(f"{JOB} --job {job} --tool restic --target working --type snapshot -- true")
-    assert second.rc == 75
-    host.run("sleep 5")
-    assert host.file(PROM.format(job)).exists and before
+    assert second.rc == 75, second.stdout + second.stderr
+    assert host.file(PROM.format(job)).content_string == before
