@@ -7,6 +7,7 @@ service user. Secrets reach containers only as these files, never as env vars.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -156,6 +157,8 @@ def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Ser
             else:
                 host, port = topology.endpoint(prometheus, svc, scrape.port)
                 job = jobs.setdefault(name, {"job_name": name, "metrics_path": scrape.path, "static_configs": []})
+                if scrape.honor_labels:
+                    job["honor_labels"] = True
                 target = f"{host}:{port}"
             job["static_configs"].append({"targets": [target], "labels": dict(labels)})
     config: dict = {
@@ -228,6 +231,53 @@ def postgres_exporter_files(topology: Topology, monitor_passwords: Mapping[str, 
                  f"--web.listen-address=:{exporter.port('metrics').container}"),
         files={_path("postgres_exporter.yml"): yaml.safe_dump({"auth_modules": modules}, sort_keys=False)},
         secret_paths=frozenset({_path("postgres_exporter.yml")}),
+    )
+
+
+PROBE_INTERVAL_S = 5
+PROBE_TIMEOUT_S = 2
+# Who each probe logs in as (None: the protocol has no login).
+PROBE_USERS = {"postgres": engine_configs.PG_MONITOR_USER, "nats": NATS_USER}
+PROBE_DATABASE = "postgres"   # exists from initdb on, before bootstrap.sql creates the app database
+
+
+def probe_secret_names(topology: Topology) -> dict[str, str]:
+    """tier key -> the tier secret its probes authenticate with (tiers whose probe needs one)."""
+    return {t.key: t.engine.probe.secret for t in topology.tiers.values() if t.engine.probe and t.engine.probe.secret}
+
+
+def prober_targets(topology: Topology, secrets: Mapping[str, str]) -> list[dict]:
+    """One probe per database member, from the topology; ``secrets``: tier key -> probe secret."""
+    prober = topology.monitoring["prober"]
+    targets = []
+    for tier in topology.tiers.values():
+        probe = tier.engine.probe
+        if probe is None:
+            continue
+        for member in tier.members:
+            host, port = topology.endpoint(prober, member, probe.port)
+            target = {"tier": tier.key, "service": member.key, "kind": tier.engine.name,
+                      "protocol": probe.protocol, "host": host, "port": port}
+            if PROBE_USERS.get(probe.protocol):
+                target["user"] = PROBE_USERS[probe.protocol]
+            if probe.secret:
+                target["password"] = secrets[tier.key]
+            if probe.protocol == "postgres":
+                target["database"] = PROBE_DATABASE
+            targets.append(target)
+    return targets
+
+
+def prober_files(topology: Topology, secrets: Mapping[str, str]) -> MemberFiles:
+    """novaops-prober's config; it holds the probe passwords, so it is uploaded 0600."""
+    prober = topology.monitoring["prober"]
+    config = {"interval_seconds": PROBE_INTERVAL_S, "timeout_seconds": PROBE_TIMEOUT_S,
+              "targets": prober_targets(topology, secrets)}
+    return MemberFiles(
+        command=("novaops-run", "prometheus", "novaops-prober", "--config", _path("prober.json"),
+                 "--listen", f":{prober.port('metrics').container}"),
+        files={_path("prober.json"): json.dumps(config, indent=2, sort_keys=True) + "\n"},
+        secret_paths=frozenset({_path("prober.json")}),
     )
 
 
