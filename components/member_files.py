@@ -19,6 +19,9 @@ from components.model import Service, Tier, Topology
 CONFIG_DIR = "/etc/novaops"
 PATRONI_NAMESPACE = "/novaops/"
 APP_DATABASE = "nova"
+# The postgres exporter and the prober log in here: it exists from initdb on (before
+# bootstrap.sql creates the app database), unlike a database named after the monitor role.
+MONITOR_DATABASE = "postgres"
 NATS_USER = "nova"
 # Extensions that must be loaded at server start; the rest only need CREATE EXTENSION.
 PRELOAD = {"age": "age", "timescaledb": "timescaledb"}
@@ -158,7 +161,10 @@ def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Ser
                 host, port = topology.endpoint(prometheus, svc, scrape.port)
                 job = jobs.setdefault(name, {"job_name": name, "metrics_path": scrape.path, "static_configs": []})
                 if scrape.honor_labels:
+                    # The exposed series describe other services (the prober labels each probe with
+                    # the probed member's tier/service); the target's own group/role would mislabel them.
                     job["honor_labels"] = True
+                    job["metric_relabel_configs"] = [{"action": "labeldrop", "regex": "group|role"}]
                 target = f"{host}:{port}"
             job["static_configs"].append({"targets": [target], "labels": dict(labels)})
     config: dict = {
@@ -222,7 +228,7 @@ def postgres_exporter_files(topology: Topology, monitor_passwords: Mapping[str, 
     exporter = topology.monitoring["postgres-exporter"]
     modules = {
         tier: {"type": "userpass", "userpass": {"username": engine_configs.PG_MONITOR_USER, "password": password},
-               "options": {"sslmode": "disable"}}
+               "options": {"sslmode": "disable", "dbname": MONITOR_DATABASE}}
         for tier, password in sorted(monitor_passwords.items())
     }
     return MemberFiles(
@@ -238,7 +244,6 @@ PROBE_INTERVAL_S = 5
 PROBE_TIMEOUT_S = 2
 # Who each probe logs in as (None: the protocol has no login).
 PROBE_USERS = {"postgres": engine_configs.PG_MONITOR_USER, "nats": NATS_USER}
-PROBE_DATABASE = "postgres"   # exists from initdb on, before bootstrap.sql creates the app database
 
 
 def probe_secret_names(topology: Topology) -> dict[str, str]:
@@ -263,7 +268,7 @@ def prober_targets(topology: Topology, secrets: Mapping[str, str]) -> list[dict]
             if probe.secret:
                 target["password"] = secrets[tier.key]
             if probe.protocol == "postgres":
-                target["database"] = PROBE_DATABASE
+                target["database"] = MONITOR_DATABASE
             targets.append(target)
     return targets
 

@@ -261,6 +261,20 @@ def test_prober_probes_every_database_member_with_its_tier_secret():
         prom = yaml.safe_load(uploads(mocks.container("novaops-dev-prometheus"))["/etc/novaops/prometheus.yml"][0]["content"])
         (job,) = [j for j in prom["scrape_configs"] if j["job_name"] == "prober"]
         assert job["honor_labels"] is True, "the probe labels tier/service must not become exported_*"
+        assert job["metric_relabel_configs"] == [{"action": "labeldrop", "regex": "group|role"}]
         assert job["static_configs"][0]["targets"] == ["novaops-dev-prober:9199"]
         assert all("honor_labels" not in j for j in prom["scrape_configs"] if j["job_name"] != "prober")
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_postgres_exporter_logs_in_to_a_database_that_exists():
+    def verify(mocks, _):
+        upload, secret = uploads(mocks.container("novaops-dev-postgres-exporter"))["/etc/novaops/postgres_exporter.yml"]
+        modules = yaml.safe_load(upload["content"])["auth_modules"]
+        assert secret and set(modules) == {"episodic", "semantic", "graph", "temporal"}
+        for module in modules.values():
+            # without dbname, libpq would look for a database named after the monitor role
+            assert module["options"] == {"sslmode": "disable", "dbname": "postgres"}
+            assert module["userpass"]["username"] == "monitor"
     return check(verify)
