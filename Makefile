@@ -36,5 +36,8 @@ bench: setup          ## prints stack up/re-up/teardown times, unit-test wall ti
 inventory:            ## regenerate inventories/ from the catalog and stack config
 	$(PY) -m components.inventory
 
+status:               ## one table of every tier and service: role, health, probe latency, lag, backup age, alerts (--json: ARGS=--json)
+	$(PY) -m tools.status --stack $(STACK) $(ARGS)
+
 diagram:              ## regenerate README.md's topology picture from the catalog
 	$(PY) -m tools.topology_diagram
