@@ -39,5 +39,8 @@ inventory:            ## regenerate inventories/ from the catalog and stack conf
 status:               ## one table of every tier and service: role, health, probe latency, lag, backup age, alerts (--json: ARGS=--json)
 	$(PY) -m tools.status --stack $(STACK) $(ARGS)
 
+bench-health:         ## health-check (probe) latency p50/p99 per tier over the last 5 minutes; ARGS='--during "CMD"' under a workload
+	$(PY) -m tests.bench.health_bench --stack $(STACK) $(ARGS)
+
 diagram:              ## regenerate README.md's topology picture from the catalog
 	$(PY) -m tools.topology_diagram
