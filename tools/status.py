@@ -13,7 +13,8 @@ stack's address), each service's own API through those ports, and Prometheus.
   lag        Patroni replica lag (bytes), Valkey replica offset behind the master (Prometheus),
              etcd raft entries not yet applied
   backup     age of the tier's newest successful backup (novaops_backup_last_success_timestamp_seconds)
-  alerts     alerts firing in Prometheus for the tier or service
+  alerts     alerts firing in Prometheus for the tier or service (severity info is shown but
+             does not count as degraded)
 
 Exit 0 when everything is healthy, 1 when anything is degraded (every problem is listed,
 naming the service), 2 when the stack has no outputs.
@@ -380,14 +381,17 @@ def _merge(report: Report, metrics: dict) -> None:
         members = {s.service for s in tier.services}
         ages = [age for target, age in metrics.get("backups", []) if target == tier.tier or target in members]
         tier.backup_age_s = min(ages) if ages else None
+        degrading: set[str] = set()   # info alerts (baseline anomalies) are shown, not counted as degraded
         for alert in metrics.get("alerts", []):
             labels = alert.get("labels", {})
             name = labels.get("alertname", "?")
+            if labels.get("severity") != "info":
+                degrading.add(name)
             if labels.get("service") in members and labels.get("service") != tier.tier:
                 next(s for s in tier.services if s.service == labels["service"]).alerts.append(name)
             elif labels.get("tier") == tier.tier:
                 tier.alerts.append(name)
-        for name in sorted(set(tier.alerts)):
+        for name in sorted(set(tier.alerts) & degrading):
             tier.problems.append(f"alert {name} firing")
         for svc in tier.services:
             if svc.kind in ENGINES:
@@ -403,7 +407,7 @@ def _merge(report: Report, metrics: dict) -> None:
                     svc.problems.append("no probe result in Prometheus")
                 elif svc.probe != 1:
                     svc.problems.append("protocol probe failing")
-            for name in sorted(set(svc.alerts)):
+            for name in sorted(set(svc.alerts) & degrading):
                 svc.problems.append(f"alert {name} firing")
 
 

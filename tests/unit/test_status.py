@@ -184,7 +184,9 @@ def test_firing_alerts_and_missing_probes():
     src = FakeSources()
     src.firing = [({"alertname": "PatroniReplicationLagHigh", "tier": "episodic", "service": "episodic-2"}, "firing"),
                   ({"alertname": "TierErrorBudgetBurn", "tier": "streams", "service": "streams"}, "firing"),
-                  ({"alertname": "BackupStale", "tier": "working", "service": "working"}, "pending")]
+                  ({"alertname": "BackupStale", "tier": "working", "service": "working"}, "pending"),
+                  ({"alertname": "ServiceBaselineAnomaly", "tier": "working", "service": "working-2",
+                    "severity": "info"}, "firing")]
     src.queries["novaops_probe_success"] = [q for q in src.queries["novaops_probe_success"]
                                             if q["metric"]["service"] != "coordination-2"]
     report = status.collect(_outputs(), src)
@@ -192,7 +194,9 @@ def test_firing_alerts_and_missing_probes():
         "coordination-2: no probe result in Prometheus",
         "episodic-2: alert PatroniReplicationLagHigh firing",
         "streams: alert TierErrorBudgetBurn firing"]
-    assert "TierErrorBudgetBurn" in status.render_table(report)
+    table = status.render_table(report)
+    assert "TierErrorBudgetBurn" in table and "ServiceBaselineAnomaly" in table, "info alerts are shown"
+    assert "BackupStale" not in table, "pending alerts are not"
 
 
 def test_prometheus_down_is_a_problem_but_apis_are_still_read():
