@@ -2,7 +2,7 @@
 STACK ?= dev
 PY := .venv/bin/python
 
-.PHONY: up provision configure down destroy test unit bench bench-converge inventory setup lint
+.PHONY: up provision configure down destroy test unit bench bench-converge inventory setup lint status bench-health diagram
 
 setup:                ## install what the machine lacks (docker engine, venv, base image)
 	tools/setup-host.sh
@@ -38,3 +38,12 @@ bench-converge: setup ## prints first converge and idempotent re-run time of sit
 
 inventory:            ## regenerate inventories/ from the catalog and stack config
 	$(PY) -m components.inventory
+
+status:               ## one table of every tier and service: role, health, probe latency, lag, backup age, alerts (--json: ARGS=--json)
+	$(PY) -m tools.status --stack $(STACK) $(ARGS)
+
+bench-health:         ## health-check (probe) latency p50/p99 per tier over the last 5 minutes; ARGS='--during "CMD"' under a workload
+	$(PY) -m tests.bench.health_bench --stack $(STACK) $(ARGS)
+
+diagram:              ## regenerate README.md's topology picture from the catalog
+	$(PY) -m tools.topology_diagram

@@ -23,6 +23,20 @@ class Scrape:
     scheme: str | None = None
     job: str | None = None            # default: the kind's name
     auth_per_tier: bool = False
+    # Keep the labels the target exposes (the prober labels each probe with the probed
+    # service's tier/service/kind, which must not be renamed to exported_*).
+    honor_labels: bool = False
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How novaops-prober checks a database member with the service's own protocol.
+
+    ``secret``: the tier secret the probe authenticates with (None: the service needs none).
+    """
+    port: str
+    protocol: str                     # postgres | valkey | nats | etcd (images/exporters/novaops-prober)
+    secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class Kind:
     extensions: tuple[str, ...] = ()   # extensions a tier of this kind may ask for
     dcs_engine: str | None = None      # engine of the tier this kind needs as its DCS
     router: str | None = None          # kind of the per-tier router giving stable endpoints
+    probe: Probe | None = None         # protocol-level health probe (database engines)
     why_members: str = ""
 
 
@@ -58,6 +73,7 @@ DATABASE_ENGINES: dict[str, Kind] = {
             healthcheck=_sh('REDISCLI_AUTH="$(cat /etc/novaops/valkey-password)" valkey-cli -p 6379 ping | grep -q PONG'),
             scrapes=(Scrape(port="valkey", via="valkey-exporter", scheme="redis", path="/scrape"),),
             secrets=("password",), min_members=3, min_memory_mb=64,
+            probe=Probe(port="valkey", protocol="valkey", secret="password"),
             why_members="Sentinel needs 3 voters so that quorum 2 survives the loss of one",
         ),
         Kind(
@@ -70,6 +86,8 @@ DATABASE_ENGINES: dict[str, Kind] = {
                      Scrape(port="postgres", via="postgres-exporter", path="/probe", job="postgres", auth_per_tier=True)),
             secrets=("superuser", "replication", "rewind", "monitor"), min_memory_mb=128,
             extensions=("vector", "age", "timescaledb"), dcs_engine="etcd", router="pg-router",
+            # The monitor login role, as the postgres exporter (engine_configs.bootstrap_sql).
+            probe=Probe(port="postgres", protocol="postgres", secret="monitor"),
         ),
         Kind(
             name="nats", image="nats", role="database",
@@ -77,6 +95,7 @@ DATABASE_ENGINES: dict[str, Kind] = {
             healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8222/healthz"),
             scrapes=(Scrape(port="metrics"),),
             secrets=("password",), odd_members=True, min_memory_mb=64,
+            probe=Probe(port="client", protocol="nats", secret="password"),
             why_members="JetStream's meta group needs an odd number of servers for a clear majority",
         ),
         Kind(
@@ -85,6 +104,7 @@ DATABASE_ENGINES: dict[str, Kind] = {
             healthcheck=("CMD", "etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"),
             scrapes=(Scrape(port="client"),),
             odd_members=True, min_memory_mb=64,
+            probe=Probe(port="client", protocol="etcd"),
             why_members="an even etcd membership tolerates no more failures than one member fewer",
         ),
     )
@@ -124,6 +144,13 @@ MONITORING: dict[str, Kind] = {
             ports={"metrics": 9187}, data_path=None,
             healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:9187/metrics"),
             scrapes=(Scrape(port="metrics"),), min_memory_mb=32,
+        ),
+        Kind(
+            # Protocol-level probes of every database member (images/exporters/novaops-prober).
+            name="prober", image="exporters", role="exporter",
+            ports={"metrics": 9199}, data_path=None,
+            healthcheck=("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:9199/metrics"),
+            scrapes=(Scrape(port="metrics", honor_labels=True),), min_memory_mb=32,
         ),
         Kind(
             # Grafana is not packaged by Debian: the official image is pulled where a registry is reachable.

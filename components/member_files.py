@@ -7,6 +7,7 @@ service user. Secrets reach containers only as these files, never as env vars.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -18,6 +19,9 @@ from components.model import Service, Tier, Topology
 CONFIG_DIR = "/etc/novaops"
 PATRONI_NAMESPACE = "/novaops/"
 APP_DATABASE = "nova"
+# The postgres exporter and the prober log in here: it exists from initdb on (before
+# bootstrap.sql creates the app database), unlike a database named after the monitor role.
+MONITOR_DATABASE = "postgres"
 NATS_USER = "nova"
 # Extensions that must be loaded at server start; the rest only need CREATE EXTENSION.
 PRELOAD = {"age": "age", "timescaledb": "timescaledb"}
@@ -156,6 +160,11 @@ def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Ser
             else:
                 host, port = topology.endpoint(prometheus, svc, scrape.port)
                 job = jobs.setdefault(name, {"job_name": name, "metrics_path": scrape.path, "static_configs": []})
+                if scrape.honor_labels:
+                    # The exposed series describe other services (the prober labels each probe with
+                    # the probed member's tier/service); the target's own group/role would mislabel them.
+                    job["honor_labels"] = True
+                    job["metric_relabel_configs"] = [{"action": "labeldrop", "regex": "group|role"}]
                 target = f"{host}:{port}"
             job["static_configs"].append({"targets": [target], "labels": dict(labels)})
     config: dict = {
@@ -219,7 +228,7 @@ def postgres_exporter_files(topology: Topology, monitor_passwords: Mapping[str, 
     exporter = topology.monitoring["postgres-exporter"]
     modules = {
         tier: {"type": "userpass", "userpass": {"username": engine_configs.PG_MONITOR_USER, "password": password},
-               "options": {"sslmode": "disable"}}
+               "options": {"sslmode": "disable", "dbname": MONITOR_DATABASE}}
         for tier, password in sorted(monitor_passwords.items())
     }
     return MemberFiles(
@@ -228,6 +237,52 @@ def postgres_exporter_files(topology: Topology, monitor_passwords: Mapping[str, 
                  f"--web.listen-address=:{exporter.port('metrics').container}"),
         files={_path("postgres_exporter.yml"): yaml.safe_dump({"auth_modules": modules}, sort_keys=False)},
         secret_paths=frozenset({_path("postgres_exporter.yml")}),
+    )
+
+
+PROBE_INTERVAL_S = 5
+PROBE_TIMEOUT_S = 2
+# Who each probe logs in as (None: the protocol has no login).
+PROBE_USERS = {"postgres": engine_configs.PG_MONITOR_USER, "nats": NATS_USER}
+
+
+def probe_secret_names(topology: Topology) -> dict[str, str]:
+    """tier key -> the tier secret its probes authenticate with (tiers whose probe needs one)."""
+    return {t.key: t.engine.probe.secret for t in topology.tiers.values() if t.engine.probe and t.engine.probe.secret}
+
+
+def prober_targets(topology: Topology, secrets: Mapping[str, str]) -> list[dict]:
+    """One probe per database member, from the topology; ``secrets``: tier key -> probe secret."""
+    prober = topology.monitoring["prober"]
+    targets = []
+    for tier in topology.tiers.values():
+        probe = tier.engine.probe
+        if probe is None:
+            continue
+        for member in tier.members:
+            host, port = topology.endpoint(prober, member, probe.port)
+            target = {"tier": tier.key, "service": member.key, "kind": tier.engine.name,
+                      "protocol": probe.protocol, "host": host, "port": port}
+            if PROBE_USERS.get(probe.protocol):
+                target["user"] = PROBE_USERS[probe.protocol]
+            if probe.secret:
+                target["password"] = secrets[tier.key]
+            if probe.protocol == "postgres":
+                target["database"] = MONITOR_DATABASE
+            targets.append(target)
+    return targets
+
+
+def prober_files(topology: Topology, secrets: Mapping[str, str]) -> MemberFiles:
+    """novaops-prober's config; it holds the probe passwords, so it is uploaded 0600."""
+    prober = topology.monitoring["prober"]
+    config = {"interval_seconds": PROBE_INTERVAL_S, "timeout_seconds": PROBE_TIMEOUT_S,
+              "targets": prober_targets(topology, secrets)}
+    return MemberFiles(
+        command=("novaops-run", "prometheus", "novaops-prober", "--config", _path("prober.json"),
+                 "--listen", f":{prober.port('metrics').container}"),
+        files={_path("prober.json"): json.dumps(config, indent=2, sort_keys=True) + "\n"},
+        secret_paths=frozenset({_path("prober.json")}),
     )
 
 

@@ -513,7 +513,11 @@ def _check_reachability(topology: Topology, problems: _Problems) -> None:
                 check(exporter, svc, scrape.port, f"{scrape.via} scrapes it")
             elif prometheus is not None:
                 check(prometheus, svc, scrape.port, "Prometheus scrapes it")
+    prober = topology.monitoring.get("prober")
     for tier in topology.tiers.values():
+        if prober is not None and tier.engine.probe is not None:
+            for member in tier.members:
+                check(prober, member, tier.engine.probe.port, "the prober checks it")
         for dep in tier.depends_on:
             for member in tier.members:
                 for target in topology.tiers[dep].members:

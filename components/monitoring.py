@@ -1,4 +1,4 @@
-"""Prometheus, Alertmanager, the Valkey exporter and Grafana, configured from the topology."""
+"""Prometheus, Alertmanager, the exporters, the prober and Grafana, configured from the topology."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,6 +18,7 @@ class MonitoringStackArgs:
     images: Mapping[str, pulumi.Input[str]]
     valkey_passwords: Mapping[str, pulumi.Output[str]]   # valkey tier key -> password
     pg_monitor_passwords: Mapping[str, pulumi.Output[str]]   # Patroni tier key -> monitor role password
+    probe_secrets: Mapping[str, pulumi.Output[str]]   # tier key -> the secret its probes log in with
     provider: pulumi.ProviderResource | None = None
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
@@ -41,6 +42,12 @@ class MonitoringStack(pulumi.ComponentResource):
             monitor.apply(lambda p: mf.postgres_exporter_files(topo, p)),
         )
         rendered["alert-receiver"] = (mf.alert_receiver_files(topo),) * 2
+        if "prober" in topo.monitoring:
+            probe_secrets = pulumi.Output.all(**args.probe_secrets)
+            rendered["prober"] = (
+                mf.prober_files(topo, placeholders(args.probe_secrets)),
+                probe_secrets.apply(lambda p: mf.prober_files(topo, p)),
+            )
         self.grafana_admin_password = None
         if "grafana" in topo.monitoring:
             self.grafana_admin_password = stack_secret("grafana-admin-password", SecretSource("admin"), self)

@@ -10,6 +10,7 @@ import pulumi_tls as tls
 
 from components.hosts import BackupHost, DivisionHost, HostArgs
 from components.images import ImageSet, ImageSetArgs
+from components.member_files import probe_secret_names
 from components.model import PROJECT, StackConfigError, Topology, build_topology
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.tiers import DatabaseTier, DatabaseTierArgs
@@ -90,10 +91,11 @@ def build_stack(topology: Topology) -> StackResult:
 
     valkey_passwords = {k: t.secrets["password"] for k, t in tiers.items() if topology.tiers[k].engine.name == "valkey"}
     monitor_passwords = {k: t.secrets["monitor"] for k, t in tiers.items() if "monitor" in t.secrets}
+    probe_secrets = {k: tiers[k].secrets[name] for k, name in probe_secret_names(topology).items()}
     mon_host = next(iter(topology.monitoring.values())).docker_host
     monitoring = MonitoringStack("monitoring", MonitoringStackArgs(
-        topology, images[mon_host].refs, valkey_passwords, monitor_passwords, provider=providers[mon_host],
-        depends_on=[networks]))
+        topology, images[mon_host].refs, valkey_passwords, monitor_passwords, probe_secrets,
+        provider=providers[mon_host], depends_on=[networks]))
 
     # Ansible reaches division hosts and the backup host with this key.
     ssh_key = tls.PrivateKey("ansible-ssh-key", algorithm="ED25519")

@@ -1,7 +1,8 @@
 """The end-to-end stack: brought up from the Pulumi program once per test session.
 
 Set-up first removes leftovers of an earlier run by label; teardown deletes the
-stack with its data unless NOVAOPS_KEEP_E2E=1.
+stack with its data unless NOVAOPS_KEEP_E2E=1. NOVAOPS_E2E_REUSE=1 runs the tests against the
+stack as it is already up, and leaves it.
 """
 from __future__ import annotations
 
@@ -49,6 +50,12 @@ def stack() -> Stack:
     from tools.realizer import realize, teardown
     from tools.stackctl import realizer_overrides, write_ansible_files
 
+    if os.environ.get("NOVAOPS_E2E_REUSE") == "1":
+        # A stack already brought up with `python -m tools.stackctl up --stack <stack>`: used as it
+        # is and left up (for iterating on tests; the full run starts from nothing).
+        from tools.realizer import load_outputs
+        yield Stack(STACK, load_outputs(str(ROOT), STACK, show_secrets=True), 0.0)
+        return
     client = docker.from_env()
     teardown(str(ROOT), STACK, delete_data=True, out=lambda line: None)
     remove_leftovers(client, STACK)

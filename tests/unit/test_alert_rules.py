@@ -71,7 +71,7 @@ def test_alert_has_required_fields(path, group, rule):
 def test_recording_rules_follow_naming():
     for _, _, rule in _rules():
         if "record" in rule:
-            assert re.fullmatch(r"[a-z_]+:[a-z_]+(:[a-z0-9_]+)?", rule["record"]), rule["record"]
+            assert re.fullmatch(r"[a-z_]+:[a-z0-9_]+(:[a-z0-9_]+)?", rule["record"]), rule["record"]
 
 
 def _cases():

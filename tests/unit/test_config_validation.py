@@ -130,3 +130,13 @@ def test_prod_places_tiers_on_ssh_docker_hosts():
         assert sorted(conf["etcd3"]["hosts"]) == ["10.40.0.11:12379", "10.40.0.11:12380", "10.40.0.11:12381"]
         assert by_name["novaops-prod-episodic-1"].inputs["memory"] == 4096
     return done.apply(verify)
+
+
+def test_prober_on_another_docker_host_needs_published_probe_ports():
+    from components.stack_files import load_stack_file
+    config = copy.deepcopy(load_stack_file("prod"))
+    config["tiers"]["working"]["publish"] = {"valkey": None}     # Valkey no longer published on db-a
+    with pytest.raises(StackConfigError) as err:
+        build_topology("prod", config)
+    found = err.value.problems
+    assert_problem(found, "working-1.publish.valkey", "must be published", "the prober checks it")

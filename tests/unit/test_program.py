@@ -38,7 +38,7 @@ def test_counts_per_tier_and_role():
         assert per_tier == {"working": 3, "episodic": 3, "semantic": 2, "graph": 2,
                             "temporal": 3, "streams": 3, "coordination": 3}
         roles = collections.Counter(labels(c)["novaops.role"] for c in mocks.containers())
-        assert roles == {"database": 19, "router": 4, "monitoring": 4, "exporter": 2, "division": 5, "backup": 1}
+        assert roles == {"database": 19, "router": 4, "monitoring": 4, "exporter": 3, "division": 5, "backup": 1}
         routers = {labels(c)["novaops.tier"] for c in mocks.containers() if labels(c)["novaops.role"] == "router"}
         assert routers == {"episodic", "semantic", "graph", "temporal"}
     return check(verify)
@@ -48,7 +48,7 @@ def test_counts_per_tier_and_role():
 def test_every_container_is_named_labelled_limited_and_health_checked():
     def verify(mocks, _):
         names = [c.inputs["name"] for c in mocks.containers()]
-        assert len(names) == len(set(names)) == 35
+        assert len(names) == len(set(names)) == 36
         for c in mocks.containers():
             i = c.inputs
             assert i["name"].startswith("novaops-dev-"), i["name"]
@@ -227,4 +227,54 @@ def test_components_parent_their_children_and_tiers_wait_for_their_dcs():
                 f"{tier} does not wait for the etcd tier: {sorted(deps)}"
             assert any("docker:index/network:Network" in d or "novaops:network:Networks" in d for d in deps)
         assert not etcd_members & set(mocks.edges_of(CONTAINER, "working-1").dependencies), "Valkey needs no DCS"
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_prober_probes_every_database_member_with_its_tier_secret():
+    def verify(mocks, _):
+        import json
+        topology = build_topology("dev", load_stack_file("dev"))
+        prober = mocks.container("novaops-dev-prober")
+        assert prober.inputs["command"][:3] == ["novaops-run", "prometheus", "novaops-prober"]
+        assert not prober.inputs.get("ports"), "Prometheus reads it over the monitoring network only"
+        upload, secret = uploads(prober)["/etc/novaops/prober.json"]
+        assert secret and upload["permissions"] == "0600", "it holds the monitor and tier passwords"
+        config = json.loads(upload["content"])
+        assert config["timeout_seconds"] < config["interval_seconds"] <= 5
+        by_service = {t["service"]: t for t in config["targets"]}
+        members = {m.key: (t, m) for t in topology.tiers.values() for m in t.members}
+        assert set(by_service) == set(members) and len(by_service) == 19
+        protocols = {"patroni": ("postgres", 5432), "valkey": ("valkey", 6379), "nats": ("nats", 4222), "etcd": ("etcd", 2379)}
+        for key, (tier, member) in members.items():
+            target = by_service[key]
+            assert (target["tier"], target["kind"], target["host"]) == (tier.key, tier.engine.name, member.container)
+            assert (target["protocol"], target["port"]) == protocols[tier.engine.name]
+        # each tier's own generated secret: the mock passwords are distinct per RandomPassword
+        assert by_service["episodic-1"]["user"] == "monitor" and by_service["episodic-1"]["database"] == "postgres"
+        assert by_service["episodic-1"]["password"] == mocks.generated["episodic-monitor-password"]
+        assert by_service["semantic-2"]["password"] == mocks.generated["semantic-monitor-password"]
+        assert by_service["working-3"]["password"] == mocks.generated["working-password-password"]
+        assert by_service["streams-1"]["user"] == "nova"
+        assert by_service["streams-1"]["password"] == mocks.generated["streams-password-password"]
+        assert "password" not in by_service["coordination-1"]
+        prom = yaml.safe_load(uploads(mocks.container("novaops-dev-prometheus"))["/etc/novaops/prometheus.yml"][0]["content"])
+        (job,) = [j for j in prom["scrape_configs"] if j["job_name"] == "prober"]
+        assert job["honor_labels"] is True, "the probe labels tier/service must not become exported_*"
+        assert job["metric_relabel_configs"] == [{"action": "labeldrop", "regex": "group|role"}]
+        assert job["static_configs"][0]["targets"] == ["novaops-dev-prober:9199"]
+        assert all("honor_labels" not in j for j in prom["scrape_configs"] if j["job_name"] != "prober")
+    return check(verify)
+
+
+@pulumi.runtime.test
+def test_postgres_exporter_logs_in_to_a_database_that_exists():
+    def verify(mocks, _):
+        upload, secret = uploads(mocks.container("novaops-dev-postgres-exporter"))["/etc/novaops/postgres_exporter.yml"]
+        modules = yaml.safe_load(upload["content"])["auth_modules"]
+        assert secret and set(modules) == {"episodic", "semantic", "graph", "temporal"}
+        for module in modules.values():
+            # without dbname, libpq would look for a database named after the monitor role
+            assert module["options"] == {"sslmode": "disable", "dbname": "postgres"}
+            assert module["userpass"]["username"] == "monitor"
     return check(verify)
