@@ -214,17 +214,24 @@ def valkey_exporter_files(topology: Topology, valkey_passwords: Mapping[str, str
     )
 
 
+PG_EXPORTER_DATABASE = "postgres"
+
+
 def postgres_exporter_files(topology: Topology, monitor_passwords: Mapping[str, str]) -> MemberFiles:
     """``monitor_passwords``: Patroni tier key -> its ``monitor`` role's password (one auth module per tier)."""
     exporter = topology.monitoring["postgres-exporter"]
+    # Without dbname the exporter connects to a database named after the user ("monitor"),
+    # which does not exist; "postgres" exists from initdb on (pg_stat_database covers all).
     modules = {
         tier: {"type": "userpass", "userpass": {"username": engine_configs.PG_MONITOR_USER, "password": password},
-               "options": {"sslmode": "disable"}}
+               "options": {"sslmode": "disable", "dbname": PG_EXPORTER_DATABASE}}
         for tier, password in sorted(monitor_passwords.items())
     }
     return MemberFiles(
         command=("novaops-run", "prometheus", "prometheus-postgres-exporter",
                  f"--config.file={_path('postgres_exporter.yml')}",
+                 # PostgreSQL 17 moved the checkpoint counters from pg_stat_bgwriter to pg_stat_checkpointer.
+                 "--collector.stat_checkpointer",
                  f"--web.listen-address=:{exporter.port('metrics').container}"),
         files={_path("postgres_exporter.yml"): yaml.safe_dump({"auth_modules": modules}, sort_keys=False)},
         secret_paths=frozenset({_path("postgres_exporter.yml")}),

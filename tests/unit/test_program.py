@@ -228,3 +228,15 @@ def test_components_parent_their_children_and_tiers_wait_for_their_dcs():
             assert any("docker:index/network:Network" in d or "novaops:network:Networks" in d for d in deps)
         assert not etcd_members & set(mocks.edges_of(CONTAINER, "working-1").dependencies), "Valkey needs no DCS"
     return check(verify)
+
+
+@pulumi.runtime.test
+def test_postgres_exporter_logs_in_to_an_existing_database_with_the_checkpointer_collector():
+    def verify(mocks, _):
+        exporter = mocks.container("novaops-dev-postgres-exporter")
+        modules = yaml.safe_load(uploads(exporter)["/etc/novaops/postgres_exporter.yml"][0]["content"])["auth_modules"]
+        assert set(modules) == {"episodic", "semantic", "graph", "temporal"}
+        # without dbname the exporter asks for a database named after its user ("monitor"): pg_up 0
+        assert {m["options"]["dbname"] for m in modules.values()} == {"postgres"}
+        assert "--collector.stat_checkpointer" in exporter.inputs["command"]   # PostgreSQL 17 checkpoint counters
+    return check(verify)
