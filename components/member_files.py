@@ -19,6 +19,7 @@ CONFIG_DIR = "/etc/novaops"
 PATRONI_NAMESPACE = "/novaops/"
 APP_DATABASE = "nova"
 NATS_USER = "nova"
+SCRAPE_INTERVAL = "15s"
 # Extensions that must be loaded at server start; the rest only need CREATE EXTENSION.
 PRELOAD = {"age": "age", "timescaledb": "timescaledb"}
 
@@ -159,7 +160,7 @@ def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Ser
                 target = f"{host}:{port}"
             job["static_configs"].append({"targets": [target], "labels": dict(labels)})
     config: dict = {
-        "global": {"scrape_interval": "15s", "evaluation_interval": "15s",
+        "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL,
                    "external_labels": {"stack": topology.stack, "environment": topology.environment}},
         "scrape_configs": list(jobs.values()),
     }
@@ -267,17 +268,24 @@ def router_files(topology: Topology, router: Service) -> MemberFiles:
                        files={_path("haproxy.cfg"): config})
 
 
+GRAFANA_PROVISIONING = "/etc/grafana/provisioning"
+
+
 def grafana_files(topology: Topology, admin_password: str) -> MemberFiles:
+    """Admin password, the Prometheus datasource, and the dashboards generated from the topology
+    (components/dashboards) with the provider that loads them."""
+    from components import dashboards   # imported here: the dashboards read this module's names
+
     grafana = topology.monitoring["grafana"]
     host, port = topology.endpoint(grafana, topology.monitoring["prometheus"], "web")
-    datasources = {"apiVersion": 1, "datasources": [{
-        "name": "Prometheus", "uid": "novaops-prometheus", "type": "prometheus", "access": "proxy",
-        "url": f"http://{host}:{port}", "isDefault": True}]}
     return MemberFiles(
         command=(),   # the official image's own entrypoint
         files={
             _path("grafana-admin-password"): admin_password,
-            "/etc/grafana/provisioning/datasources/novaops.yml": yaml.safe_dump(datasources, sort_keys=False),
+            f"{GRAFANA_PROVISIONING}/datasources/novaops.yml":
+                dashboards.datasource_provisioning(f"http://{host}:{port}", SCRAPE_INTERVAL),
+            f"{GRAFANA_PROVISIONING}/dashboards/novaops.yml": dashboards.dashboard_provisioning(),
+            **dashboards.dashboard_files(topology),
         },
         secret_paths=frozenset({_path("grafana-admin-password")}),
         envs=(f"GF_SECURITY_ADMIN_PASSWORD__FILE={_path('grafana-admin-password')}",),
