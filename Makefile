@@ -2,7 +2,7 @@
 STACK ?= dev
 PY := .venv/bin/python
 
-.PHONY: up provision configure down destroy test unit bench inventory setup lint
+.PHONY: up provision configure down destroy test unit bench inventory setup lint dashboards
 
 setup:                ## install what the machine lacks (docker engine, venv, base image)
 	tools/setup-host.sh
@@ -35,3 +35,6 @@ bench: setup          ## prints stack up/re-up/teardown times, unit-test wall ti
 
 inventory:            ## regenerate inventories/ from the catalog and stack config
 	$(PY) -m components.inventory
+
+dashboards:           ## write the Grafana dashboards generated from the catalog to build/dashboards/
+	$(PY) -m components.dashboards --stack $(STACK) --out build/dashboards
