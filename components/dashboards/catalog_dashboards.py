@@ -24,14 +24,18 @@ TAG = "novaops"
 # error budget 0.001) and the latency objective of the probes (answer within 100 ms).
 SLO_AVAILABILITY = 0.999
 SLO_LATENCY_S = 0.1
-SLO_WINDOWS = ("5m", "30m", "1h", "6h")
 # Backups run at least daily; the BackupStale alert fires after 26 h.
 BACKUP_STALE_S = 26 * 3600
 PROBE_METRIC = "novaops_probe_success"
+TIER = "$tier"   # the tier variable: a constant on tier dashboards, multi-value elsewhere
 
 
 def tier_uid(tier_key: str) -> str:
     return f"novaops-tier-{tier_key}"
+
+
+def tiers_by_number(topology: Topology) -> list[Tier]:
+    return sorted(topology.tiers.values(), key=lambda t: t.number)
 
 
 # --------------------------------------------------------------------------- per engine
@@ -191,6 +195,17 @@ ENGINE_ROWS: dict[str, Callable[[Tier], list[Row]]] = {
 }
 
 
+def _backup_target(tiers: str) -> str:
+    """Matcher of the backup targets of ``tiers`` (a regex of tier keys): restic's JetStream jobs
+    are per stream, target <tier>:<stream>."""
+    return f'target=~"{tiers}(:.+)?"'
+
+
+def _backup_success(tiers: str) -> str:
+    # 0 means "no success yet" (novaops-backup-job): not a timestamp.
+    return f"(novaops_backup_last_success_timestamp_seconds{{{_backup_target(tiers)}}} > 0)"
+
+
 def _member_row(tier: Tier) -> Row:
     """What every tier shows first, whatever its engine."""
     members = len(tier.members)
@@ -205,8 +220,9 @@ def _member_row(tier: Tier) -> Row:
         Panel("Member availability (1 h)", (q('1 - tier:novaops_member_unavailability:ratio_rate1h{tier="$tier"}', "1 h"),),
               viz="stat", unit="percentunit", width=4, thresholds=((None, "red"), (SLO_AVAILABILITY, "green"))),
         Panel("Last successful backup", (
-            q('time() - max by (tool) (novaops_backup_last_success_timestamp_seconds{target="$tier"})', "{{tool}}"),),
-              viz="stat", unit="s", width=4, thresholds=((None, "green"), (BACKUP_STALE_S, "red"))),
+            q(f"time() - min by (tool) (max by (tool, target) ({_backup_success(TIER)}))", "{{tool}}"),),
+              viz="stat", unit="s", width=4, thresholds=((None, "green"), (BACKUP_STALE_S, "red")),
+              description="Age of the oldest of the tier's backup targets (JetStream: one per stream)."),
     ))
 
 
@@ -247,7 +263,7 @@ def overview_dashboard(topology: Topology) -> Dashboard:
     services = [m for t in topology.tiers.values() for m in t.members]
     tier_lines = "\n".join(
         f"| {t.number} | [{t.key}](/d/{tier_uid(t.key)}) | {t.engine.name} | {t.purpose} | {len(t.members)} |"
-        for t in topology.tiers.values())
+        for t in tiers_by_number(topology))
     return Dashboard(
         uid="novaops-overview",
         title="NovaOps / Overview",
@@ -274,8 +290,8 @@ def overview_dashboard(topology: Topology) -> Dashboard:
                 Panel("Scrape targets up per job", (
                     q("sum by (job) (up) / count by (job) (up)", "{{job}}"),), viz="stat", unit="percentunit",
                       width=12, thresholds=((None, "red"), (1, "green"))),
-                Panel("Oldest successful backup per target", (
-                    q("time() - max by (target) (novaops_backup_last_success_timestamp_seconds)", "{{target}}"),),
+                Panel("Age of the last successful backup per target", (
+                    q("time() - max by (target) (novaops_backup_last_success_timestamp_seconds > 0)", "{{target}}"),),
                       viz="stat", unit="s", width=24, thresholds=((None, "green"), (BACKUP_STALE_S, "red"))),
             )),
         ),
@@ -329,35 +345,36 @@ def divisions_dashboard(topology: Topology) -> Dashboard:
 
 def backups_dashboard(topology: Topology) -> Dashboard:
     host = f'job="{BACKUP_HOST.name}"'
+    target = _backup_target(TIER)
     return Dashboard(
         uid="novaops-backups",
         title="NovaOps / Backups",
         description="pgBackRest (Patroni tiers) and restic (Valkey, etcd, JetStream) jobs on the backup host: "
                     "novaops_backup_* textfile metrics (labels tool, target = tier, type).",
         tags=(TAG, "backup"),
-        variables=(Variable("tier", "Tier", tuple(topology.tiers)),),
+        variables=(Variable("tier", "Tier", tuple(t.key for t in tiers_by_number(topology))),),
         rows=(
             Row("Last backup per tier", (
                 Panel("Age of the last successful backup", (
-                    q('time() - max by (target, tool, type) (novaops_backup_last_success_timestamp_seconds{target=~"$tier"})',
-                      "{{target}} {{tool}} {{type}}"),), viz="stat", unit="s", width=24, height=6,
-                      thresholds=((None, "green"), (BACKUP_STALE_S, "red")),
-                      description="Red after 26 h (the BackupStale alert)."),
+                    q(f"time() - max by (target, tool) ({_backup_success(TIER)})", "{{target}} {{tool}}"),),
+                      viz="stat", unit="s", width=24, height=6, thresholds=((None, "green"), (BACKUP_STALE_S, "red")),
+                      description="Any backup type; red after 26 h (the BackupStale alert)."),
                 Panel("Size of the last backup", (
-                    q('max by (target, tool, type) (novaops_backup_last_size_bytes{target=~"$tier"})',
+                    q(f"max by (target, tool, type) (novaops_backup_last_size_bytes{{{target}}})",
                       "{{target}} {{tool}} {{type}}"),), viz="stat", unit="bytes", width=24, height=6),
                 Panel("Result of the last run", (
-                    q('min by (target, tool, type) (novaops_backup_last_status{target=~"$tier"})',
+                    q(f"min by (target, tool, type) (novaops_backup_last_status{{{target}}})",
                       "{{target}} {{tool}} {{type}}"),), viz="state-timeline",
                       mappings={"1": ("ok", "green"), "0": ("failed", "red")}, width=24, height=10),
             )),
-            Row("Repository checks", (
+            Row("Repository checks (every repository, whatever the tier)", (
                 Panel("Result of the last check", (
-                    q('min by (target, tool, check) (novaops_backup_check_last_status{target=~"$tier"})',
+                    q("min by (target, tool, check) (novaops_backup_check_last_status)",
                       "{{target}} {{tool}} {{check}}"),), viz="state-timeline",
-                      mappings={"1": ("ok", "green"), "0": ("failed", "red")}, width=12),
+                      mappings={"1": ("ok", "green"), "0": ("failed", "red")}, width=12,
+                      description="pgBackRest checks each stanza (target = tier); restic checks its one repository."),
                 Panel("Age of the last successful check", (
-                    q('time() - max by (target, tool, check) (novaops_backup_check_last_success_timestamp_seconds{target=~"$tier"})',
+                    q("time() - max by (target, tool, check) (novaops_backup_check_last_success_timestamp_seconds > 0)",
                       "{{target}} {{tool}} {{check}}"),), viz="stat", unit="s", width=12,
                       thresholds=((None, "green"), (8 * 86400, "red"))),
             )),
@@ -390,7 +407,7 @@ def slo_dashboard(topology: Topology) -> Dashboard:
         description=f"Availability objective {SLO_AVAILABILITY:.1%} per tier (error budget {budget}) and "
                     f"latency objective: probes answer within {int(SLO_LATENCY_S * 1000)} ms.",
         tags=(TAG, "slo"),
-        variables=(Variable("tier", "Tier", tuple(topology.tiers)),),
+        variables=(Variable("tier", "Tier", tuple(t.key for t in tiers_by_number(topology))),),
         rows=(
             Row("Availability (protocol probes)", (
                 Panel("Probe success ratio", tuple(ratio("novaops:probe_success", w) for w in ("5m", "1h")),
@@ -433,7 +450,7 @@ def slo_dashboard(topology: Topology) -> Dashboard:
 def dashboards(topology: Topology) -> list[Dashboard]:
     """Every NovaOps dashboard for ``topology``: one per tier, overview, division hosts, backups, SLOs."""
     return [
-        *(tier_dashboard(topology, t) for t in sorted(topology.tiers.values(), key=lambda t: t.number)),
+        *(tier_dashboard(topology, t) for t in tiers_by_number(topology)),
         overview_dashboard(topology),
         divisions_dashboard(topology),
         backups_dashboard(topology),

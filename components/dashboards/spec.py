@@ -155,13 +155,11 @@ def _variable(var: Variable) -> Any:
         if len(var.values) != 1:
             raise ValueError(f"constant variable {var.name!r} needs exactly one value")
         return gd.ConstantVariable(var.name).label(var.label).value(var.values[0])
-    first = var.values[0]
-    options = [dm.VariableOption(selected=(v == first), text=v, value=v) for v in var.values]
-    builder = (gd.CustomVariable(var.name).label(var.label).values(",".join(var.values)).multi(True)
-               .options(options).current(dm.VariableOption(selected=True, text=[first], value=[first])))
-    if var.include_all:
-        builder = builder.include_all(True)
-    return builder
+    options = [dm.VariableOption(selected=False, text=v, value=v) for v in var.values]
+    builder = gd.CustomVariable(var.name).label(var.label).values(",".join(var.values)).multi(True).options(options)
+    if var.include_all:   # opens on All
+        return builder.include_all(True).current(dm.VariableOption(selected=True, text=["All"], value=["$__all"]))
+    return builder.current(dm.VariableOption(selected=True, text=[var.values[0]], value=[var.values[0]]))
 
 
 def render(spec: Dashboard) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def exprs(dashboard: dict) -> list[str]:
 def test_one_dashboard_per_tier_then_overview_divisions_backups_slo(topology, rendered):
     tiers = list(load_catalog()["tiers"])
     assert len(tiers) == 7
-    assert list(rendered) == [cd.tier_uid(t.key) for t in sorted(topology.tiers.values(), key=lambda t: t.number)] + [
+    assert list(rendered) == [cd.tier_uid(t.key) for t in cd.tiers_by_number(topology)] + [
         "novaops-overview", "novaops-divisions", "novaops-backups", "novaops-slo"]
     assert {cd.tier_uid(t) for t in tiers} <= set(rendered)
     for tier in topology.tiers.values():
@@ -83,7 +83,8 @@ def test_overview_covers_every_service_and_backups_and_slo_every_tier(topology, 
     assert f"All {sum(len(t.members) for t in topology.tiers.values())} services" in [p["title"] for p in panels(overview)]
     for uid in ("novaops-backups", "novaops-slo"):
         (var,) = rendered[uid]["templating"]["list"]
-        assert [o["value"] for o in var["options"]] == list(topology.tiers), uid
+        assert [o["value"] for o in var["options"]] == [t.key for t in cd.tiers_by_number(topology)], uid
+        assert var["current"]["value"] == ["$__all"], uid
     (division,) = rendered["novaops-divisions"]["templating"]["list"]
     assert [o["value"] for o in division["options"]] == list(topology.divisions)
     backups = " ".join(exprs(rendered["novaops-backups"]))
