@@ -18,8 +18,10 @@ from components.model import Service, Tier, Topology
 CONFIG_DIR = "/etc/novaops"
 PATRONI_NAMESPACE = "/novaops/"
 APP_DATABASE = "nova"
+# The postgres exporter and the prober log in here: it exists from initdb on (before
+# bootstrap.sql creates the app database), unlike a database named after the monitor role.
+MONITOR_DATABASE = "postgres"
 NATS_USER = "nova"
-SCRAPE_INTERVAL = "15s"
 # Extensions that must be loaded at server start; the rest only need CREATE EXTENSION.
 PRELOAD = {"age": "age", "timescaledb": "timescaledb"}
 
@@ -132,6 +134,9 @@ def database_member_files(topology: Topology, tier: Tier, member: Service, secre
 # --------------------------------------------------------------------------- monitoring
 
 
+SCRAPE_INTERVAL = "15s"
+
+
 def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Service | None) -> dict:
     """prometheus.yml derived from the topology: one job per scrape kind, one target per container."""
     jobs: dict[str, dict] = {}
@@ -215,17 +220,12 @@ def valkey_exporter_files(topology: Topology, valkey_passwords: Mapping[str, str
     )
 
 
-PG_EXPORTER_DATABASE = "postgres"
-
-
 def postgres_exporter_files(topology: Topology, monitor_passwords: Mapping[str, str]) -> MemberFiles:
     """``monitor_passwords``: Patroni tier key -> its ``monitor`` role's password (one auth module per tier)."""
     exporter = topology.monitoring["postgres-exporter"]
-    # Without dbname the exporter connects to a database named after the user ("monitor"),
-    # which does not exist; "postgres" exists from initdb on (pg_stat_database covers all).
     modules = {
         tier: {"type": "userpass", "userpass": {"username": engine_configs.PG_MONITOR_USER, "password": password},
-               "options": {"sslmode": "disable", "dbname": PG_EXPORTER_DATABASE}}
+               "options": {"sslmode": "disable", "dbname": MONITOR_DATABASE}}
         for tier, password in sorted(monitor_passwords.items())
     }
     return MemberFiles(

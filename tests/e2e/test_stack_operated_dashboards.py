@@ -25,7 +25,9 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import REUSE, STACK
+from tests.e2e.conftest import STACK
+
+REUSE = os.environ.get("NOVAOPS_E2E_REUSE") == "1"   # conftest.py: the stack as it runs now
 
 pytestmark = [
     pytest.mark.docker, pytest.mark.e2e,
