@@ -6,9 +6,9 @@ the division hosts, the backups and the SLOs.
 
 Label conventions come from the scrape config (member_files.prometheus_config): every target
 carries job (the kind, or "postgres" for the exporter), tier, service, group, role, instance.
-Recording rules used here are defined by ansible/roles/prometheus_alerts (novaops:member_up,
-tier:novaops_member_unavailability:ratio_rate*) and by the prober's rules
-(novaops:probe_success:ratio_rate*, novaops:probe_latency_under_100ms:ratio_rate*).
+Recording rules used here are defined by ansible/roles/prometheus_alerts: novaops:member_up
+(availability rules) and the prober's SLO rules novaops:probe_success:ratio_rate<window> and
+novaops:probe_latency_under_100ms:ratio_rate<window> (by tier).
 """
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ from components.member_files import APP_DATABASE
 from components.model import Tier, Topology
 
 TAG = "novaops"
-# The availability SLO of every tier (ansible/roles/prometheus_alerts/files/rules/novaops-slo.yml:
-# error budget 0.001) and the latency objective of the probes (answer within 100 ms).
+# The objectives of every tier (ansible/roles/prometheus_alerts/files/rules/novaops-slo.yml):
+# 99.9 % of probes succeed; 99 % of probes answer within 100 ms.
 SLO_AVAILABILITY = 0.999
 SLO_LATENCY_S = 0.1
+SLO_LATENCY_SHARE = 0.99
 # Backups run at least daily; the BackupStale alert fires after 26 h.
 BACKUP_STALE_S = 26 * 3600
 PROBE_METRIC = "novaops_probe_success"
@@ -206,6 +207,11 @@ def _backup_success(tiers: str) -> str:
     return f"(novaops_backup_last_success_timestamp_seconds{{{_backup_target(tiers)}}} > 0)"
 
 
+def member_availability(selector: str, window: str) -> Query:
+    """Share of member-time up per tier (novaops:member_up, the availability rules)."""
+    return q(f"avg by (tier) (avg_over_time(novaops:member_up{{{selector}}}[{window}]))", "{{tier}} " + window)
+
+
 def _member_row(tier: Tier) -> Row:
     """What every tier shows first, whatever its engine."""
     members = len(tier.members)
@@ -217,8 +223,9 @@ def _member_row(tier: Tier) -> Row:
         Panel("Members up now", (q('sum(novaops:member_up{tier="$tier"})', "up"),), viz="stat", width=4,
               thresholds=((None, "red"), (quorum, "orange"), (members, "green")),
               description=f"{members} declared; a majority is {quorum}."),
-        Panel("Member availability (1 h)", (q('1 - tier:novaops_member_unavailability:ratio_rate1h{tier="$tier"}', "1 h"),),
-              viz="stat", unit="percentunit", width=4, thresholds=((None, "red"), (SLO_AVAILABILITY, "green"))),
+        Panel("Member availability (1 h)", (member_availability('tier="$tier"', "1h"),),
+              viz="stat", unit="percentunit", width=4, thresholds=((None, "red"), (SLO_AVAILABILITY, "green")),
+              description="Share of member-time up over the last hour."),
         Panel("Last successful backup", (
             q(f"time() - min by (tool) (max by (tool, target) ({_backup_success(TIER)}))", "{{tool}}"),),
               viz="stat", unit="s", width=4, thresholds=((None, "green"), (BACKUP_STALE_S, "red")),
@@ -282,8 +289,7 @@ def overview_dashboard(topology: Topology) -> Dashboard:
                 Panel("Leaders per tier (expect 1)", (q(_leader_expr(topology), "{{tier}}"),), viz="stat", width=12,
                       thresholds=((None, "red"), (1, "green"), (2, "red")),
                       description="Patroni primaries, Valkey masters, etcd leaders; NATS: a JetStream meta leader exists."),
-                Panel("Member availability (1 h)", (
-                    q("1 - tier:novaops_member_unavailability:ratio_rate1h", "{{tier}}"),), viz="stat",
+                Panel("Member availability (1 h)", (member_availability("", "1h"),), viz="stat",
                       unit="percentunit", width=12, thresholds=((None, "red"), (SLO_AVAILABILITY, "green"))),
                 Panel("Routers up", (q('up{job="pg-router"}', "{{tier}}"),), viz="state-timeline", mappings=UP_DOWN,
                       width=12),
@@ -384,9 +390,9 @@ def backups_dashboard(topology: Topology) -> Dashboard:
                     q(f'node_filesystem_size_bytes{{{host}, mountpoint="{BACKUP_HOST.data_path}"}}', "size"),
                 ), unit="bytes"),
                 Panel("Backup host up", (q(f"up{{{host}}}", "{{service}}"),), viz="state-timeline", mappings=UP_DOWN),
-                Panel("WAL segments archived per second (Patroni tiers)", (
-                    q('sum by (tier) (rate(pg_stat_archiver_archived_count{job="postgres", tier=~"$tier"}[$__rate_interval]))',
-                      "{{tier}}"),), unit="ops"),
+                Panel("WAL segments archived per second (every Patroni tier)", (
+                    q('sum by (tier) (rate(pg_stat_archiver_archived_count{job="postgres"}[$__rate_interval]))',
+                      "{{tier}}"),), unit="ops", description="Only Patroni tiers archive WAL: not filtered by tier."),
             )),
         ),
     )
@@ -397,6 +403,7 @@ def backups_dashboard(topology: Topology) -> Dashboard:
 
 def slo_dashboard(topology: Topology) -> Dashboard:
     budget = round(1 - SLO_AVAILABILITY, 6)
+    latency_budget = round(1 - SLO_LATENCY_SHARE, 6)
     sel = 'tier=~"$tier"'
 
     def ratio(rule: str, window: str) -> Query:
@@ -404,8 +411,9 @@ def slo_dashboard(topology: Topology) -> Dashboard:
     return Dashboard(
         uid="novaops-slo",
         title="NovaOps / SLOs",
-        description=f"Availability objective {SLO_AVAILABILITY:.1%} per tier (error budget {budget}) and "
-                    f"latency objective: probes answer within {int(SLO_LATENCY_S * 1000)} ms.",
+        description=f"Objectives per tier, measured by the prober: {SLO_AVAILABILITY:.1%} of probes succeed "
+                    f"(error budget {budget}); {SLO_LATENCY_SHARE:.0%} answer within {int(SLO_LATENCY_S * 1000)} ms "
+                    f"(error budget {latency_budget}).",
         tags=(TAG, "slo"),
         variables=(Variable("tier", "Tier", tuple(t.key for t in tiers_by_number(topology))),),
         rows=(
@@ -427,20 +435,24 @@ def slo_dashboard(topology: Topology) -> Dashboard:
             Row(f"Latency (probes under {int(SLO_LATENCY_S * 1000)} ms)", (
                 Panel(f"Share of probes under {int(SLO_LATENCY_S * 1000)} ms",
                       tuple(ratio("novaops:probe_latency_under_100ms", w) for w in ("5m", "1h")),
-                      unit="percentunit", width=12, max=1),
+                      unit="percentunit", width=8, max=1,
+                      thresholds=((None, "red"), (SLO_LATENCY_SHARE, "green"))),
+                Panel("Latency burn rate (1 h and 5 m)", (
+                    q(f"(1 - novaops:probe_latency_under_100ms:ratio_rate1h{{{sel}}}) / {latency_budget}", "{{tier}} 1h"),
+                    q(f"(1 - novaops:probe_latency_under_100ms:ratio_rate5m{{{sel}}}) / {latency_budget}", "{{tier}} 5m"),
+                ), width=8),
                 Panel("Probe latency p50 / p99", (
                     q(f"histogram_quantile(0.5, sum by (tier, le) (rate(novaops_probe_duration_seconds_bucket{{{sel}}}[$__rate_interval])))",
                       "{{tier}} p50"),
                     q(f"histogram_quantile(0.99, sum by (tier, le) (rate(novaops_probe_duration_seconds_bucket{{{sel}}}[$__rate_interval])))",
                       "{{tier}} p99"),
-                ), unit="s", width=12),
+                ), unit="s", width=8),
             )),
-            Row("Member availability (novaops-slo.yml burn-rate alerts)", (
-                Panel("Member availability", tuple(
-                    q(f"1 - tier:novaops_member_unavailability:ratio_rate{w}{{{sel}}}", "{{tier}} " + w)
-                    for w in ("5m", "1h", "6h")), unit="percentunit", width=12, max=1),
-                Panel("Member burn rate (1 h)", (
-                    q(f"tier:novaops_member_unavailability:ratio_rate1h{{{sel}}} / {budget}", "{{tier}}"),),
+            Row("Member availability (the engines' own health: novaops:member_up)", (
+                Panel("Member availability", tuple(member_availability(sel, w) for w in ("5m", "1h", "6h")),
+                      unit="percentunit", width=12, max=1),
+                Panel("Member-time down, as burn rate of the availability budget (1 h)", (
+                    q(f"(1 - avg by (tier) (avg_over_time(novaops:member_up{{{sel}}}[1h]))) / {budget}", "{{tier}}"),),
                       width=12, thresholds=((None, "green"), (6, "orange"), (14.4, "red"))),
             )),
         ),
