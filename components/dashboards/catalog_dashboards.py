@@ -27,7 +27,6 @@ SLO_LATENCY_S = 0.1
 SLO_LATENCY_SHARE = 0.99
 # Backups run at least daily; the BackupStale alert fires after 26 h.
 BACKUP_STALE_S = 26 * 3600
-PROBE_METRIC = "novaops_probe_success"
 TIER = "$tier"   # the tier variable: a constant on tier dashboards, multi-value elsewhere
 
 
