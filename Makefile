@@ -2,7 +2,7 @@
 STACK ?= dev
 PY := .venv/bin/python
 
-.PHONY: up provision configure down destroy test unit bench bench-converge inventory setup lint status bench-health diagram
+.PHONY: up provision configure down destroy test unit bench bench-converge inventory setup lint status bench-health diagram dashboards
 
 setup:                ## install what the machine lacks (docker engine, venv, base image)
 	tools/setup-host.sh
@@ -47,3 +47,6 @@ bench-health:         ## health-check (probe) latency p50/p99 per tier over the 
 
 diagram:              ## regenerate README.md's topology picture from the catalog
 	$(PY) -m tools.topology_diagram
+
+dashboards:           ## write the Grafana dashboards generated from the catalog to build/dashboards/
+	$(PY) -m components.dashboards --stack $(STACK) --out build/dashboards

@@ -135,6 +135,9 @@ def database_member_files(topology: Topology, tier: Tier, member: Service, secre
 # --------------------------------------------------------------------------- monitoring
 
 
+SCRAPE_INTERVAL = "15s"
+
+
 def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Service | None) -> dict:
     """prometheus.yml derived from the topology: one job per scrape kind, one target per container."""
     jobs: dict[str, dict] = {}
@@ -168,7 +171,7 @@ def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Ser
                 target = f"{host}:{port}"
             job["static_configs"].append({"targets": [target], "labels": dict(labels)})
     config: dict = {
-        "global": {"scrape_interval": "15s", "evaluation_interval": "15s",
+        "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL,
                    "external_labels": {"stack": topology.stack, "environment": topology.environment}},
         "scrape_configs": list(jobs.values()),
     }
@@ -234,6 +237,8 @@ def postgres_exporter_files(topology: Topology, monitor_passwords: Mapping[str, 
     return MemberFiles(
         command=("novaops-run", "prometheus", "prometheus-postgres-exporter",
                  f"--config.file={_path('postgres_exporter.yml')}",
+                 # PostgreSQL 17 moved the checkpoint counters from pg_stat_bgwriter to pg_stat_checkpointer.
+                 "--collector.stat_checkpointer",
                  f"--web.listen-address=:{exporter.port('metrics').container}"),
         files={_path("postgres_exporter.yml"): yaml.safe_dump({"auth_modules": modules}, sort_keys=False)},
         secret_paths=frozenset({_path("postgres_exporter.yml")}),
@@ -315,17 +320,24 @@ def router_files(topology: Topology, router: Service) -> MemberFiles:
                        files={_path("haproxy.cfg"): config})
 
 
+GRAFANA_PROVISIONING = "/etc/grafana/provisioning"
+
+
 def grafana_files(topology: Topology, admin_password: str) -> MemberFiles:
+    """Admin password, the Prometheus datasource, and the dashboards generated from the topology
+    (components/dashboards) with the provider that loads them."""
+    from components import dashboards   # imported here: the dashboards read this module's names
+
     grafana = topology.monitoring["grafana"]
     host, port = topology.endpoint(grafana, topology.monitoring["prometheus"], "web")
-    datasources = {"apiVersion": 1, "datasources": [{
-        "name": "Prometheus", "uid": "novaops-prometheus", "type": "prometheus", "access": "proxy",
-        "url": f"http://{host}:{port}", "isDefault": True}]}
     return MemberFiles(
         command=(),   # the official image's own entrypoint
         files={
             _path("grafana-admin-password"): admin_password,
-            "/etc/grafana/provisioning/datasources/novaops.yml": yaml.safe_dump(datasources, sort_keys=False),
+            f"{GRAFANA_PROVISIONING}/datasources/novaops.yml":
+                dashboards.datasource_provisioning(f"http://{host}:{port}", SCRAPE_INTERVAL),
+            f"{GRAFANA_PROVISIONING}/dashboards/novaops.yml": dashboards.dashboard_provisioning(),
+            **dashboards.dashboard_files(topology),
         },
         secret_paths=frozenset({_path("grafana-admin-password")}),
         envs=(f"GF_SECURITY_ADMIN_PASSWORD__FILE={_path('grafana-admin-password')}",),

@@ -7,6 +7,9 @@ stack as it is already up, and leaves it.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path

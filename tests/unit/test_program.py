@@ -5,6 +5,7 @@ Every test returns its Output so that @pulumi.runtime.test awaits the assertions
 from __future__ import annotations
 
 import collections
+import json
 
 import pulumi
 import yaml
@@ -277,4 +278,55 @@ def test_postgres_exporter_logs_in_to_a_database_that_exists():
             # without dbname, libpq would look for a database named after the monitor role
             assert module["options"] == {"sslmode": "disable", "dbname": "postgres"}
             assert module["userpass"]["username"] == "monitor"
+
+
+def grafana_provisioning_checked(mocks, stack: str) -> int:
+    """The Grafana container of ``stack`` receives the datasource, the dashboard provider and one
+    JSON file per generated dashboard, each valid against the datasource uid it provisions."""
+    from components.dashboards import render_dashboards
+    from components.dashboards.validate import problems
+
+    topology = build_topology(stack, load_stack_file(stack))
+    grafana = mocks.container(f"novaops-{stack}-grafana")
+    files = uploads(grafana)
+    datasource = yaml.safe_load(files["/etc/grafana/provisioning/datasources/novaops.yml"][0]["content"])
+    (prom,) = datasource["datasources"]
+    host, port = topology.endpoint(topology.monitoring["grafana"], topology.monitoring["prometheus"], "web")
+    assert (prom["type"], prom["url"], prom["jsonData"]["timeInterval"]) == ("prometheus", f"http://{host}:{port}", "15s")
+    provider = yaml.safe_load(files["/etc/grafana/provisioning/dashboards/novaops.yml"][0]["content"])
+    (files_provider,) = provider["providers"]
+    assert files_provider["type"] == "file"
+    directory = files_provider["options"]["path"]
+    uploaded = {path.rsplit("/", 1)[1].removesuffix(".json"): up for path, (up, _) in files.items()
+                if path.startswith(directory + "/")}
+    expected = render_dashboards(topology)
+    assert set(uploaded) == set(expected) and len(expected) == len(topology.tiers) + 4
+    for uid, up in uploaded.items():
+        dashboard = json.loads(up["content"])
+        assert dashboard == expected[uid]
+        assert problems(dashboard, datasource_uid=prom["uid"]) == [], uid
+        assert (up["owner"], up["permissions"]) == ("472", "0644"), uid   # readable by Grafana, no secret inside
+    return len(uploaded)
+
+
+@pulumi.runtime.test
+def test_grafana_receives_the_datasource_and_the_generated_dashboards():
+    return check(lambda mocks, _: grafana_provisioning_checked(mocks, "dev"))
+
+
+@pulumi.runtime.test
+def test_prod_grafana_receives_the_datasource_and_the_generated_dashboards():
+    mocks, _, done = run_program("prod")
+    return done.apply(lambda _: grafana_provisioning_checked(mocks, "prod"))
+
+
+@pulumi.runtime.test
+def test_postgres_exporter_logs_in_to_an_existing_database_with_the_checkpointer_collector():
+    def verify(mocks, _):
+        exporter = mocks.container("novaops-dev-postgres-exporter")
+        modules = yaml.safe_load(uploads(exporter)["/etc/novaops/postgres_exporter.yml"][0]["content"])["auth_modules"]
+        assert set(modules) == {"episodic", "semantic", "graph", "temporal"}
+        # without dbname the exporter asks for a database named after its user ("monitor"): pg_up 0
+        assert {m["options"]["dbname"] for m in modules.values()} == {"postgres"}
+        assert "--collector.stat_checkpointer" in exporter.inputs["command"]   # PostgreSQL 17 checkpoint counters
     return check(verify)
