@@ -1,0 +1,307 @@
+"""The drills. Each injects one fault under the workload, measures detection / RTO / losses,
+recovers with the playbook its runbook names, and leaves the stack healthy.
+
+Tiers and members come from the stack outputs (never restated): one primary-kill drill per
+Patroni tier, the Valkey drills for each Valkey tier, and so on.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from tools.drills.runner import (TARGET_DETECTION_S, TARGET_MTTR_S, TARGET_RTO_S, Ctx, DrillError, Load, Result,
+                                 log, wait_for)
+
+
+@dataclass(frozen=True)
+class Drill:
+    name: str
+    runbook: str            # runbooks/<file>
+    playbook: str | None    # ansible/playbooks/<file>, the one the runbook names
+    ci: bool                # part of the CI subset (tests/e2e/test_drills.py)
+    run: Callable[[Ctx, Result], None]
+
+
+def member_key(ctx: Ctx, tier: str, container: str) -> str:
+    return next(k for k, m in ctx.members(tier).items() if m["container"] == container)
+
+
+def check_targets(result: Result, rto: bool = True, loss: bool = True, detection: bool = True) -> None:
+    if detection and (result.detection_s is None or result.detection_s > TARGET_DETECTION_S):
+        result.fail(f"detection {result.detection_s} s > {TARGET_DETECTION_S:.0f} s" if result.detection_s
+                    else f"{result.alert} did not reach the receiver")
+    if rto and (result.rto_s is None or result.rto_s > TARGET_RTO_S):
+        result.fail(f"RTO {result.rto_s if result.rto_s is not None else 'unbounded'} s > {TARGET_RTO_S:.0f} s")
+    if loss and result.lost:
+        result.fail(f"{result.lost} acknowledged writes lost")
+    if result.mttr_s is None or result.mttr_s > TARGET_MTTR_S:
+        result.fail(f"MTTR {result.mttr_s} s >= {TARGET_MTTR_S:.0f} s")
+
+
+def record_losses(result: Result, load: Load, tiers: list[str], acked_before: float | None = None) -> dict:
+    verified = load.verify(tiers, acked_before)
+    result.acked = sum(v["acked"] for v in verified.values())
+    result.lost = sum(v["lost"] for v in verified.values())
+    for tier, v in verified.items():
+        if v["lost"]:
+            result.notes.append(f"{tier}: lost {v['lost']} of {v['acked']} (e.g. {v['missing_sample'][:2]})")
+    return verified
+
+
+def wait_rto(load: Load, tier: str, fault_at: float, timeout: float = 90) -> float | None:
+    """Poll the ledger until writes on ``tier`` are acknowledged again after the fault; None if not in time."""
+    def back() -> bool:
+        now = time.time()
+        rto = load.rto(tier, fault_at, now)
+        # Writes in flight at the fault fail only after their operation timeout (3 s): judge once
+        # that much time has passed since the fault and since the recovery seen.
+        return rto is not None and now - fault_at > 5 and now - (fault_at + rto) > 4
+    try:
+        wait_for(back, timeout, 0.5, what=f"{tier}: writes acknowledged again")
+    except DrillError:
+        return None
+    return load.rto(tier, fault_at, time.time())
+
+
+# ---------------------------------------------------------------- Patroni primary killed
+
+
+def kill_patroni_primary(tier: str) -> Callable[[Ctx, Result], None]:
+    def run(ctx: Ctx, result: Result) -> None:
+        result.tiers = [tier]
+        load = Load(ctx, result.drill)
+        try:
+            load.wait_acks(300)
+            leader = ctx.patroni_leader(tier)
+            service = member_key(ctx, tier, leader)
+            log(f"{tier}: docker kill {leader} (the primary)")
+            fault_at = time.time()
+            ctx.container(leader).kill()
+            result.rto_s = wait_rto(load, tier, fault_at)
+            result.alert = "PatroniMemberDown"
+            result.detection_s = ctx.wait_alert("PatroniMemberDown", fault_at, {"service": service})
+            ctx.playbook(result.playbook, {"member": leader}, result)
+            result.mttr_s = time.time() - fault_at
+            time.sleep(3)
+        finally:
+            load.stop()
+        record_losses(result, load, [tier])
+        new_leader = ctx.patroni_leader(tier)
+        result.notes.append(f"{leader} killed, {new_leader} promoted; {leader} back as replica")
+        check_targets(result)
+    return run
+
+
+# ---------------------------------------------------------------- Valkey master killed
+
+
+def kill_valkey_master(tier: str) -> Callable[[Ctx, Result], None]:
+    def run(ctx: Ctx, result: Result) -> None:
+        result.tiers = [tier]
+        load = Load(ctx, result.drill)
+        try:
+            load.wait_acks(300)
+            master = ctx.valkey_master(tier)
+            service = member_key(ctx, tier, master)
+            log(f"{tier}: docker kill {master} (the master)")
+            fault_at = time.time()
+            ctx.container(master).kill()
+            result.rto_s = wait_rto(load, tier, fault_at)
+            result.alert = "ValkeyMemberDown"
+            result.detection_s = ctx.wait_alert("ValkeyMemberDown", fault_at, {"service": service})
+            ctx.playbook(result.playbook, {"member": master}, result)
+            result.mttr_s = time.time() - fault_at
+            time.sleep(3)
+        finally:
+            load.stop()
+        record_losses(result, load, [tier])
+        result.notes.append(f"{master} killed, Sentinel promoted {ctx.valkey_master(tier)}; Valkey replicates "
+                            "asynchronously: writes acknowledged by the old master in its last moments may be lost "
+                            "(bounded by min-replicas-max-lag)")
+        check_targets(result, loss=False)
+    return run
+
+
+# ---------------------------------------------------------------- PostgreSQL primary partitioned
+
+
+def partition_patroni_primary(tier: str) -> Callable[[Ctx, Result], None]:
+    def run(ctx: Ctx, result: Result) -> None:
+        import psycopg
+        result.tiers = [tier]
+        password = ctx.endpoints.postgres[tier].password
+        load = Load(ctx, result.drill)
+        fence = {"acked_after_cut": 0, "readonly_at": None, "stop": False}
+        try:
+            load.wait_acks(300)
+            leader = ctx.patroni_leader(tier)
+            service = member_key(ctx, tier, leader)
+            direct = ctx.port(tier, service, "postgres")
+            # Cut it off every network but the edge bridge (only the test's direct probe uses that).
+            container = ctx.container(leader)
+            networks = [n for n in container.attrs["NetworkSettings"]["Networks"] if not n.endswith("-edge")]
+            with psycopg.connect(host="127.0.0.1", port=direct, user="postgres", password=password, dbname="nova",
+                                 autocommit=True, connect_timeout=5) as conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS novaload.fence_probe (at timestamptz NOT NULL DEFAULT now())")
+
+            async def probe(fault_at: float) -> None:
+                # Writes straight to the old primary; acknowledged = the INSERT returned within 3 s.
+                deadline = time.time() + 120
+                while not fence["stop"] and time.time() < deadline:
+                    try:
+                        conn = await asyncio.wait_for(psycopg.AsyncConnection.connect(
+                            host="127.0.0.1", port=direct, user="postgres", password=password, dbname="nova",
+                            autocommit=True, connect_timeout=2), 3)
+                        try:
+                            await asyncio.wait_for(conn.execute("INSERT INTO novaload.fence_probe DEFAULT VALUES"), 3)
+                            if time.time() > fault_at + 0.5:
+                                fence["acked_after_cut"] += 1
+                        finally:
+                            await asyncio.wait_for(conn.close(), 2)
+                    except psycopg.errors.ReadOnlySqlTransaction:
+                        fence["readonly_at"] = fence["readonly_at"] or time.time() - fault_at
+                    except Exception:  # noqa: BLE001 - a hanging commit or a refused connection: not acked
+                        pass
+                    await asyncio.sleep(0.5)
+
+            log(f"{tier}: disconnect {leader} (the primary) from {networks}")
+            fault_at = time.time()
+            for network in networks:
+                ctx.docker.networks.get(network).disconnect(leader)
+            prober = threading.Thread(target=lambda: asyncio.run(probe(fault_at)), daemon=True)
+            prober.start()
+            result.rto_s = wait_rto(load, tier, fault_at)
+            result.alert = "PatroniMemberDown"
+            result.detection_s = ctx.wait_alert("PatroniMemberDown", fault_at, {"service": service})
+            wait_for(lambda: fence["readonly_at"] is not None, 60, what=f"{leader} refusing writes (demoted)")
+            fence["stop"] = True
+            prober.join(10)
+            log(f"{tier}: reconnect {leader} to {networks}")
+            for network in networks:
+                ctx.docker.networks.get(network).connect(leader)
+            ctx.playbook(result.playbook, {"member": leader}, result)
+            result.mttr_s = time.time() - fault_at
+            time.sleep(3)
+        finally:
+            fence["stop"] = True
+            load.stop()
+        record_losses(result, load, [tier])
+        rewound = "pg_rewind" in ctx.container(leader).logs(since=int(fault_at)).decode(errors="replace")
+        result.notes.append(f"old primary {leader}: {fence['acked_after_cut']} writes acknowledged after the cut, "
+                            f"read-only {fence['readonly_at'] and round(fence['readonly_at'], 1)} s after it; "
+                            f"rejoined as replica{' via pg_rewind' if rewound else ' (no pg_rewind in its log)'}")
+        if fence["acked_after_cut"]:
+            result.fail(f"old primary acknowledged {fence['acked_after_cut']} writes after the cut")
+        check_targets(result)
+    return run
+
+
+# ---------------------------------------------------------------- a whole tier stopped
+
+
+def stop_whole_tier(tier: str) -> Callable[[Ctx, Result], None]:
+    def run(ctx: Ctx, result: Result) -> None:
+        result.tiers = [tier]
+        members = [m["container"] for m in ctx.members(tier).values()]
+        load = Load(ctx, result.drill)
+        try:
+            load.wait_acks(300)
+            log(f"{tier}: docker stop {' '.join(members)} (all at once)")
+            fault_at = time.time()
+            stoppers = [threading.Thread(target=ctx.container(m).stop, kwargs={"timeout": 10}) for m in members]
+            for t in stoppers:
+                t.start()
+            for t in stoppers:
+                t.join(30)
+            result.alert = "TierDown"
+            result.detection_s = ctx.wait_alert("TierDown", fault_at, {"tier": tier})
+            # Inhibition: member alerts of the tier must not reach the receiver (give them a group_wait + margin).
+            time.sleep(30)
+            leaked = sorted({a["labels"]["alertname"] for a in ctx.received_alerts(fault_at)
+                             if a["labels"].get("tier") == tier and a["labels"]["alertname"] != "TierDown"
+                             and a.get("status") == "firing"})
+            result.notes.append(f"alerts of tier {tier} other than TierDown at the receiver: {leaked or 'none (inhibited)'}")
+            if leaked:
+                result.fail(f"not inhibited: {leaked}")
+            ctx.playbook(result.playbook, {"tier": tier}, result)
+            result.mttr_s = time.time() - fault_at
+            result.rto_s = wait_rto(load, tier, fault_at)
+            time.sleep(3)
+        finally:
+            load.stop()
+        record_losses(result, load, [tier])
+        # The tier is down until an operator acts: RTO includes the recovery, so only MTTR is held to a target.
+        check_targets(result, rto=False)
+    return run
+
+
+# ---------------------------------------------------------------- point-in-time restore
+
+
+def pitr(tier: str) -> Callable[[Ctx, Result], None]:
+    def run(ctx: Ctx, result: Result) -> None:
+        result.tiers = [tier]
+        target = f"novaops-{ctx.stack}-{tier}-pitr"
+        load = Load(ctx, result.drill, tiers=[tier], duration=90)
+        try:
+            load.wait_acks(300)
+            time.sleep(5)
+            target_at = time.time()
+            log(f"{tier}: restore target {datetime.fromtimestamp(target_at, timezone.utc).isoformat()}")
+            time.sleep(10)
+        finally:
+            load.stop()
+        from tools.novaload.load import read_ledger
+        header, acks, _, _ = read_ledger(load.ledger)
+        before = {a["k"] for a in acks if a["t"] == tier and a["ack"] < target_at}
+        after = {a["k"] for a in acks if a["t"] == tier and a["start"] > target_at}
+        started = time.time()
+        ctx.playbook(result.playbook, {"tier": tier, "target_time": datetime.fromtimestamp(target_at, timezone.utc)
+                                       .strftime("%Y-%m-%d %H:%M:%S.%f+00"), "restore_container": target}, result)
+        result.mttr_s = time.time() - started
+        try:
+            out = ctx.container(target).exec_run(
+                ["psql", "-h", "/tmp", "-U", "postgres", "-d", "nova", "-At", "-c",
+                 f"SELECT key FROM novaload.sessions WHERE run = '{header['run']}'"], user="postgres")
+            if out.exit_code != 0:
+                raise DrillError(f"query on {target} failed: {out.output.decode()[-500:]}")
+            restored = set(out.output.decode().split())
+        finally:
+            ctx.docker.containers.get(target).remove(force=True, v=True)
+        result.acked = len(before)
+        result.lost = len(before - restored)
+        leaked = len(after & restored)
+        result.notes.append(f"restored into fresh container {target} (removed after the check): {len(before)} rows "
+                            f"acknowledged before the target all {'present' if not result.lost else 'NOT present'}; "
+                            f"{leaked} of {len(after)} rows written after the target present (must be 0); "
+                            "MTTR = restore playbook wall time")
+        if leaked:
+            result.fail(f"{leaked} rows from after the target time were restored")
+        check_targets(result, rto=False, detection=False)
+    return run
+
+
+def catalog(ctx: Ctx) -> list[Drill]:
+    """Every drill of the stack, in the order the runner takes them."""
+    patroni = ctx.tiers("patroni")
+    valkey = ctx.tiers("valkey")
+    drills: list[Drill] = []
+    for i, tier in enumerate(patroni):
+        drills.append(Drill(f"kill-primary-{tier}", "failure-patroni-primary-lost.md", "recover-patroni-member.yml",
+                            ci=i == 0, run=kill_patroni_primary(tier)))
+    for tier in valkey:
+        drills.append(Drill(f"kill-master-{tier}", "failure-valkey-master-lost.md", "recover-valkey.yml",
+                            ci=True, run=kill_valkey_master(tier)))
+    if patroni:
+        drills.append(Drill(f"partition-primary-{patroni[0]}", "failure-patroni-partition.md",
+                            "recover-patroni-member.yml", ci=False, run=partition_patroni_primary(patroni[0])))
+        drills.append(Drill(f"pitr-{patroni[0]}", "failure-pitr.md", "recover-pitr.yml", ci=False, run=pitr(patroni[0])))
+        # The smallest Patroni tier: stopping it costs least to restart.
+        smallest = min(patroni, key=lambda t: (len(ctx.members(t)), t))
+        drills.append(Drill(f"tier-down-{smallest}", "alert-tier-down.md", "recover-tier.yml", ci=True,
+                            run=stop_whole_tier(smallest)))
+    return drills
