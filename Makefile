@@ -2,7 +2,7 @@
 STACK ?= dev
 PY := .venv/bin/python
 
-.PHONY: up provision configure down destroy test unit bench inventory setup lint
+.PHONY: up provision configure down destroy test unit bench inventory setup lint drills runbooks
 
 setup:                ## install what the machine lacks (docker engine, venv, base image)
 	tools/setup-host.sh
@@ -35,3 +35,9 @@ bench: setup          ## prints stack up/re-up/teardown times, unit-test wall ti
 
 inventory:            ## regenerate inventories/ from the catalog and stack config
 	$(PY) -m components.inventory
+
+drills:               ## resilience drills under load (stack up and configured): results in .novaops/$(STACK)/drills/
+	$(PY) -m tools.drills --stack $(STACK) $(if $(ONLY),--only $(ONLY))
+
+runbooks:             ## regenerate the dependency map and failure-mode table of runbooks/README.md
+	$(PY) -m tools.runbooks

@@ -3,56 +3,20 @@ changes nothing, and testinfra verifies every host group. Runs after test_stack.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import testinfra
 
-from tests.e2e.conftest import ROOT, patroni_tiers
+from tests.e2e.conftest import ROOT, inventory_for, patroni_tiers
 
 pytestmark = [
     pytest.mark.docker, pytest.mark.e2e,
     pytest.mark.skipif(os.environ.get("NOVAOPS_ANSIBLE_TESTS") != "1",
                        reason="site.yml converge runs with NOVAOPS_ANSIBLE_TESTS=1 (Ansible issue still open)"),
 ]
-RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
-                   r"failed=(?P<failed>\d+)", re.M)
-
-
-def inventory_for(stack: str) -> Path:
-    """The committed inventory; generated for ad-hoc stacks (NOVAOPS_E2E_STACK) at the same place."""
-    from components.inventory import inventory_path, inventory_text
-    path = inventory_path(stack)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(inventory_text(stack))
-    return path
-
-
-def run_playbook(stack: str, playbook: str = "site.yml") -> tuple[subprocess.CompletedProcess, dict, float]:
-    # Only changed/failed tasks are printed, so a non-idempotent task is named in the failure message.
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_DISPLAY_OK_HOSTS="false",
-               ANSIBLE_DISPLAY_SKIPPED_HOSTS="false", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    started = time.monotonic()
-    run = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory_for(stack)), playbook],
-                         cwd=ROOT / "ansible", env=env, capture_output=True, text=True, timeout=1800)
-    recap = {m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")} for m in RECAP.finditer(run.stdout)}
-    return run, recap, time.monotonic() - started
-
-
-@pytest.fixture(scope="module")
-def converged(stack):
-    first, first_recap, first_s = run_playbook(stack.name)
-    assert first.returncode == 0, f"first converge failed:\n{first.stdout[-8000:]}\n{first.stderr[-2000:]}"
-    second, second_recap, second_s = run_playbook(stack.name)
-    assert second.returncode == 0, f"second converge failed:\n{second.stdout[-8000:]}"
-    print(f"\nansible: first converge {first_s:.1f}s, changed={sum(h['changed'] for h in first_recap.values())}; "
-          f"re-run {second_s:.1f}s, changed={sum(h['changed'] for h in second_recap.values())}")
-    return {"first": first_recap, "second": second_recap, "second_output": second.stdout}
+# `converged` (site.yml twice) is session-scoped in conftest.py: the drills reuse it.
 
 
 def host(stack, name: str):

@@ -18,7 +18,7 @@ import time
 import traceback
 from dataclasses import asdict
 
-from tools.drills.drills import catalog
+from tools.drills.drills import catalog, stack_tiers
 from tools.drills.runner import Ctx, DrillError, Result, log, write_results
 
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     except (DrillError, ValueError) as exc:
         print(f"drills: error: {exc}", file=sys.stderr)
         return 2
-    drills = catalog(ctx)
+    drills = catalog(stack_tiers(ctx))
     if args.list:
         for d in drills:
             print(f"{d.name:32} {'ci ' if d.ci else '   '} runbooks/{d.runbook}  playbooks/{d.playbook}")
@@ -50,10 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.ci:
         drills = [d for d in drills if d.ci]
 
-    previous = {}
-    stored = ctx.results_dir / "results.json"
-    if stored.exists():
-        previous = {r["drill"]: Result(**r) for r in json.loads(stored.read_text())}
+    results: list[Result] = []
     for drill in drills:
         result = Result(drill.name, drill.runbook, drill.playbook)
         log(f"=== drill {drill.name}")
@@ -65,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         log(f"=== {drill.name}: {'ok' if result.passed else 'MISS'} in {time.monotonic() - started:.0f}s "
             f"{json.dumps({k: v for k, v in asdict(result).items() if k in ('detection_s', 'rto_s', 'acked', 'lost', 'mttr_s')})}")
-        previous[drill.name] = result
-        write_results(ctx, list(previous.values()))
-    return 0 if all(previous[d.name].passed for d in drills) else 1
+        results.append(result)
+        write_results(ctx, [result])
+    return 0 if all(r.passed for r in results) else 1
 
 
 if __name__ == "__main__":

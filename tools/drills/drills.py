@@ -285,10 +285,66 @@ def pitr(tier: str) -> Callable[[Ctx, Result], None]:
     return run
 
 
-def catalog(ctx: Ctx) -> list[Drill]:
-    """Every drill of the stack, in the order the runner takes them."""
-    patroni = ctx.tiers("patroni")
-    valkey = ctx.tiers("valkey")
+# ---------------------------------------------------------------- a NATS node / an etcd member lost
+
+
+def nats_stream_leader(ctx: Ctx, tier: str, stream: str) -> str:
+    """Container name of the node leading ``stream`` (JetStream's own /jsz), else the meta leader."""
+    from tools.drills.runner import http_json
+    for member in ctx.members(tier):
+        try:
+            jsz = http_json("127.0.0.1", ctx.port(tier, member, "monitor"), "/jsz?accounts=true&streams=true", timeout=3)
+        except Exception:  # noqa: BLE001 - ask the next node
+            continue
+        for account in jsz.get("account_details") or []:
+            for detail in account.get("stream_detail") or []:
+                if detail.get("name") == stream and (detail.get("cluster") or {}).get("leader"):
+                    return detail["cluster"]["leader"]
+        if (jsz.get("meta_cluster") or {}).get("leader"):
+            return jsz["meta_cluster"]["leader"]
+    raise DrillError(f"{tier}: no NATS node answers /jsz")
+
+
+def lose_cluster_member(tier: str, engine: str) -> Callable[[Ctx, Result], None]:
+    alert = {"nats": "NatsMemberDown", "etcd": "EtcdMemberDown"}[engine]
+
+    def run(ctx: Ctx, result: Result) -> None:
+        from tools.novaload.tiers import NATS_STREAM
+        result.tiers = [tier]
+        # etcd has no workload of its own: its clients are the Patroni tiers, which must keep writing.
+        watched = [tier] if engine == "nats" else ctx.tiers("patroni")
+        load = Load(ctx, result.drill)
+        try:
+            load.wait_acks(300)
+            victim = (nats_stream_leader(ctx, tier, NATS_STREAM) if engine == "nats"
+                      else f"novaops-{ctx.stack}-{tier}-{len(ctx.members(tier))}")
+            service = member_key(ctx, tier, victim)
+            log(f"{tier}: docker kill {victim}")
+            fault_at = time.time()
+            ctx.container(victim).kill()
+            rtos = {t: wait_rto(load, t, fault_at, timeout=60) for t in watched}
+            known = [v for v in rtos.values() if v is not None]
+            result.rto_s = max(known) if len(known) == len(rtos) else None
+            result.alert = alert
+            result.detection_s = ctx.wait_alert(alert, fault_at, {"service": service})
+            ctx.playbook(result.playbook, {"tier": tier}, result)
+            result.mttr_s = time.time() - fault_at
+            time.sleep(3)
+        finally:
+            load.stop()
+        record_losses(result, load, watched)
+        result.notes.append(f"{victim} killed" + (" (leader of " + NATS_STREAM + ")" if engine == "nats" else "")
+                            + f"; RTO = worst of {', '.join(watched)}")
+        check_targets(result, rto=engine == "nats")
+    return run
+
+
+def catalog(tiers: dict[str, tuple[str, int]]) -> list[Drill]:
+    """Every drill, in the order the runner takes them. ``tiers``: tier -> (engine, members), in
+    catalog order (from the stack outputs, or from the catalog for the runbook tests)."""
+    patroni = [t for t, (engine, _) in tiers.items() if engine == "patroni"]
+    valkey = [t for t, (engine, _) in tiers.items() if engine == "valkey"]
+    clustered = [(t, engine) for t, (engine, _) in tiers.items() if engine in ("nats", "etcd")]
     drills: list[Drill] = []
     for i, tier in enumerate(patroni):
         drills.append(Drill(f"kill-primary-{tier}", "failure-patroni-primary-lost.md", "recover-patroni-member.yml",
@@ -301,7 +357,20 @@ def catalog(ctx: Ctx) -> list[Drill]:
                             "recover-patroni-member.yml", ci=False, run=partition_patroni_primary(patroni[0])))
         drills.append(Drill(f"pitr-{patroni[0]}", "failure-pitr.md", "recover-pitr.yml", ci=False, run=pitr(patroni[0])))
         # The smallest Patroni tier: stopping it costs least to restart.
-        smallest = min(patroni, key=lambda t: (len(ctx.members(t)), t))
+        smallest = min(patroni, key=lambda t: (tiers[t][1], t))
         drills.append(Drill(f"tier-down-{smallest}", "alert-tier-down.md", "recover-tier.yml", ci=True,
                             run=stop_whole_tier(smallest)))
+    for tier, engine in clustered:
+        drills.append(Drill(f"lose-member-{tier}", "alert-member-down.md", "recover-tier.yml", ci=False,
+                            run=lose_cluster_member(tier, engine)))
     return drills
+
+
+def stack_tiers(ctx: Ctx) -> dict[str, tuple[str, int]]:
+    return {k: (t["engine"], len(t["members"])) for k, t in ctx.outputs["tiers"].items()}
+
+
+def topology_tiers(stack: str) -> dict[str, tuple[str, int]]:
+    from components.model import build_topology
+    from components.stack_files import load_stack_file
+    return {k: (t.engine.name, len(t.members)) for k, t in build_topology(stack, load_stack_file(stack)).tiers.items()}

@@ -255,7 +255,15 @@ class Load:
         return json.loads(run.stdout)
 
 
-def write_results(ctx: Ctx, results: list[Result]) -> tuple[Path, Path]:
+def write_results(ctx: Ctx, new: list[Result]) -> tuple[Path, Path]:
+    """Merge ``new`` into results.{json,md} (a drill run again replaces its row) and print the table."""
+    js = ctx.results_dir / "results.json"
+    merged: dict[str, Result] = {}
+    if js.exists():
+        merged = {r["drill"]: Result(**r) for r in json.loads(js.read_text())}
+    merged.update({r.drill: r for r in new})
+    results = list(merged.values())
+
     def cell(value, fmt="{:.1f}"):
         return "-" if value is None else (fmt.format(value) if isinstance(value, float) else str(value))
     lines = [f"# Drills on stack `{ctx.stack}` ({time.strftime('%Y-%m-%d %H:%M:%S')})", "",
@@ -274,7 +282,6 @@ def write_results(ctx: Ctx, results: list[Result]) -> tuple[Path, Path]:
         lines += ["", "Notes:", *notes]
     md = ctx.results_dir / "results.md"
     md.write_text("\n".join(lines) + "\n")
-    js = ctx.results_dir / "results.json"
     js.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     print("\n".join(lines))
     return md, js
