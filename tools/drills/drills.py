@@ -53,15 +53,10 @@ def record_losses(result: Result, load: Load, tiers: list[str], acked_before: fl
 
 
 def wait_rto(load: Load, tier: str, fault_at: float, timeout: float = 90) -> float | None:
-    """Poll the ledger until writes on ``tier`` are acknowledged again after the fault; None if not in time."""
-    def back() -> bool:
-        now = time.time()
-        rto = load.rto(tier, fault_at, now)
-        # Writes in flight at the fault fail only after their operation timeout (3 s): judge once
-        # that much time has passed since the fault and since the recovery seen.
-        return rto is not None and now - fault_at > 5 and now - (fault_at + rto) > 4
+    """Poll the ledger until a write on ``tier`` started after the fault is acknowledged; None if not in time."""
     try:
-        wait_for(back, timeout, 0.5, what=f"{tier}: writes acknowledged again")
+        wait_for(lambda: load.rto(tier, fault_at, time.time()) is not None, timeout, 0.5,
+                 what=f"{tier}: writes acknowledged again")
     except DrillError:
         return None
     return load.rto(tier, fault_at, time.time())
@@ -339,6 +334,49 @@ def lose_cluster_member(tier: str, engine: str) -> Callable[[Ctx, Result], None]
     return run
 
 
+# ---------------------------------------------------------------- a damaged backup repository
+
+
+def scheduled_job(ctx: Ctx, cron_file: str, job: str) -> str:
+    """The command line cron runs for ``job`` (schedule, user and output redirection removed)."""
+    backup = ctx.container(f"novaops-{ctx.stack}-backup")
+    text = backup.exec_run(["cat", cron_file]).output.decode()
+    for line in text.splitlines():
+        if f"--job {job} " in line and not line.lstrip().startswith("#"):
+            return " ".join(line.split()[6:]).replace(" >/dev/null 2>&1", "")
+    raise DrillError(f"{cron_file} on the backup host has no job {job}")
+
+
+def damage_pgbackrest(tier: str) -> Callable[[Ctx, Result], None]:
+    def run(ctx: Ctx, result: Result) -> None:
+        result.tiers = [tier]
+        stanza = f"{ctx.stack}-{tier}"
+        backup = ctx.container(f"novaops-{ctx.stack}-backup")
+        verify_job = scheduled_job(ctx, "/etc/cron.d/novaops-pgbackrest", f"pgbackrest-{tier}-verify")
+        # The largest file of the newest backup set: flip bytes in its middle (encrypted + compressed:
+        # any change breaks its checksum in the manifest).
+        find = backup.exec_run(["sh", "-c", f"d=$(ls -d /srv/backup/pgbackrest/backup/{stanza}/2*F* | tail -1); "
+                                            "find \"$d\" -type f -name '*.zst' -printf '%s %p\\n' | sort -n | tail -1"])
+        size, path = find.output.decode().split()
+        log(f"{tier}: corrupt {path} ({size} bytes) in the pgBackRest repository")
+        fault_at = time.time()
+        backup.exec_run(["sh", "-c", f"printf 'novaops-drill' | dd of={path} bs=1 seek={int(size) // 2} conv=notrunc"])
+        log(f"{tier}: run the scheduled verify job now: {verify_job}")
+        ran = backup.exec_run(["sh", "-c", verify_job])
+        result.notes.append(f"corrupted {path.rsplit('/', 3)[-3]}/.../{path.rsplit('/', 1)[-1]}; verify job exit {ran.exit_code} "
+                            "(detection counts from the damage, with the verify job run right after it: "
+                            "in production it runs daily, pgbackrest_schedule_verify)")
+        if ran.exit_code == 0:
+            result.fail("pgbackrest verify did not detect the damage")
+        result.alert = "BackupCheckFailed"
+        result.detection_s = ctx.wait_alert("BackupCheckFailed", fault_at, {"target": tier, "check": "verify"})
+        ctx.playbook(result.playbook, {"tool": "pgbackrest", "tier": tier}, result)
+        result.mttr_s = time.time() - fault_at
+        result.acked = result.lost = 0
+        check_targets(result, rto=False, loss=False)
+    return run
+
+
 def catalog(tiers: dict[str, tuple[str, int]]) -> list[Drill]:
     """Every drill, in the order the runner takes them. ``tiers``: tier -> (engine, members), in
     catalog order (from the stack outputs, or from the catalog for the runbook tests)."""
@@ -360,6 +398,9 @@ def catalog(tiers: dict[str, tuple[str, int]]) -> list[Drill]:
         smallest = min(patroni, key=lambda t: (tiers[t][1], t))
         drills.append(Drill(f"tier-down-{smallest}", "alert-tier-down.md", "recover-tier.yml", ci=True,
                             run=stop_whole_tier(smallest)))
+    if patroni:
+        drills.append(Drill(f"damage-backup-{patroni[0]}", "alert-backup.md", "recover-backup-repo.yml", ci=False,
+                            run=damage_pgbackrest(patroni[0])))
     for tier, engine in clustered:
         drills.append(Drill(f"lose-member-{tier}", "alert-member-down.md", "recover-tier.yml", ci=False,
                             run=lose_cluster_member(tier, engine)))

@@ -234,15 +234,15 @@ class Load:
         return self.summary
 
     def rto(self, tier: str, fault_at: float, until: float) -> float | None:
-        """Fault -> first write acknowledged after the last failed one (0.0: writes never failed).
-        None: writes never succeeded again before ``until``."""
-        _, acks, errors, _ = read_ledger(self.ledger)
-        failures = [e for e in errors if e["t"] == tier and fault_at <= e["end"] <= until]
-        if not failures:
-            return 0.0
-        last_failure = max(e["end"] for e in failures)
-        after = [a["ack"] for a in acks if a["t"] == tier and a["ack"] > last_failure]
+        """Fault -> the first acknowledgement of a write that started after the fault (writes in
+        flight at the fault do not count); None when none was acknowledged before ``until``."""
+        _, acks, _, _ = read_ledger(self.ledger)
+        after = [a["ack"] for a in acks if a["t"] == tier and a["start"] > fault_at and a["ack"] <= until]
         return (min(after) - fault_at) if after else None
+
+    def failed_after(self, tier: str, fault_at: float, until: float) -> int:
+        _, _, errors, _ = read_ledger(self.ledger)
+        return sum(1 for e in errors if e["t"] == tier and fault_at <= e["end"] <= until)
 
     def verify(self, tiers: list[str], acked_before: float | None = None) -> dict:
         command = [sys.executable, "-m", "tools.novaload", "verify", "--stack", self.ctx.stack,

@@ -28,8 +28,8 @@ class LoadConfig:
     sessions: int = 150
     duration: float = 60.0
     max_writes: int = 200_000
-    think: float = 1.0          # seconds between two rounds of a session (jittered +-50 %)
-    op_timeout: float = 3.0     # bound of every single operation
+    think: float = 2.0          # seconds between two rounds of a session (jittered +-50 %)
+    op_timeout: float = 5.0     # bound of every single operation
     pool_size: int = 8          # connections per tier: agents share a pool, like a pooler would
     run: str = field(default_factory=lambda: "r" + uuid.uuid4().hex[:10])
 

@@ -14,7 +14,7 @@ from typing import Iterable, Protocol
 from tools.novaload.endpoints import NatsTier, PostgresTier, ValkeyTier
 
 SCHEMA = "novaload"
-GRAPH = "novaload"
+GRAPH = "novaload_graph"   # AGE makes a schema of this name: not SCHEMA
 NATS_STREAM = "NOVA_EVENTS"
 NATS_SUBJECT = "nova.events.novaload"
 EMBEDDING_DIM = 16
@@ -56,9 +56,13 @@ class PostgresClient:
         ],
         "age": [
             "CREATE EXTENSION IF NOT EXISTS age",
+            "LOAD 'age'",
+            'SET search_path = ag_catalog, "$user", public',
             # create_graph has no IF NOT EXISTS: only when ag_graph does not list it.
-            f"SELECT ag_catalog.create_graph('{GRAPH}') WHERE NOT EXISTS "
-            f"(SELECT 1 FROM ag_catalog.ag_graph WHERE name = '{GRAPH}')",
+            f"SELECT create_graph('{GRAPH}') WHERE NOT EXISTS (SELECT 1 FROM ag_graph WHERE name = '{GRAPH}')",
+            # AGE creates a label's table on its first use: concurrent first writes would race.
+            f"SELECT * FROM cypher('{GRAPH}', $$ MERGE (:Agent {{run: 'prepare'}})-[:RECALLS {{key: 'prepare', "
+            "run: 'prepare'}]->(:Memory {key: 'prepare'}) $$) AS (v agtype)",
         ],
     }
 
@@ -178,6 +182,11 @@ class PostgresClient:
 # ------------------------------------------------------------------ Valkey through Sentinel
 
 
+def valkey_errors() -> tuple[type[BaseException], ...]:
+    from valkey import exceptions
+    return (exceptions.ConnectionError, exceptions.TimeoutError, exceptions.ReadOnlyError, exceptions.ResponseError)
+
+
 class ValkeyClient:
     """Asks the Sentinels for the master (by container name), connects to its published port."""
 
@@ -186,26 +195,38 @@ class ValkeyClient:
         self.endpoint = endpoint
         self.op_timeout = op_timeout
         self.pool_size = pool_size
+        self.pool_wait = 30.0   # waiting for a free connection is queueing, not a failed write
         self.master = None
         self.master_address: tuple[str, int] | None = None
         self.lock = asyncio.Lock()
 
     async def discover(self) -> tuple[str, int]:
+        """Ask every Sentinel at once; the first answer naming a member of the tier wins."""
         import valkey.asyncio as valkey
-        last: BaseException | None = None
-        for host, port in self.endpoint.sentinels:
+
+        async def ask(host: str, port: int) -> tuple[str, int]:
             sentinel = valkey.Valkey(host=host, port=port, socket_timeout=self.op_timeout,
                                      socket_connect_timeout=self.op_timeout)
             try:
                 name, _port = await sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.endpoint.master_name)
-                name = name.decode() if isinstance(name, bytes) else str(name)
-                if name not in self.endpoint.published:
-                    raise LookupError(f"Sentinel names master {name!r}, which is no member of tier {self.tier}")
-                return self.endpoint.published[name]
-            except Exception as exc:  # noqa: BLE001 - try the next Sentinel
-                last = exc
             finally:
                 await sentinel.aclose()
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            if name not in self.endpoint.published:
+                raise LookupError(f"Sentinel names master {name!r}, which is no member of tier {self.tier}")
+            return self.endpoint.published[name]
+
+        last: BaseException | None = None
+        pending = [asyncio.ensure_future(ask(h, p)) for h, p in self.endpoint.sentinels]
+        try:
+            for next_done in asyncio.as_completed(pending):
+                try:
+                    return await next_done
+                except Exception as exc:  # noqa: BLE001 - wait for another Sentinel
+                    last = exc
+        finally:
+            for task in pending:
+                task.cancel()
         raise ConnectionError(f"no Sentinel of tier {self.tier} named a master: {last!r}")
 
     async def _client(self):
@@ -213,9 +234,12 @@ class ValkeyClient:
         async with self.lock:
             if self.master is None:
                 self.master_address = await self.discover()
-                self.master = valkey.Valkey(host=self.master_address[0], port=self.master_address[1],
-                                            password=self.endpoint.password, socket_timeout=self.op_timeout,
-                                            socket_connect_timeout=self.op_timeout, max_connections=self.pool_size)
+                # Blocking pool: sessions beyond pool_size wait for a connection instead of failing.
+                pool = valkey.BlockingConnectionPool(
+                    host=self.master_address[0], port=self.master_address[1], password=self.endpoint.password,
+                    socket_timeout=self.op_timeout, socket_connect_timeout=self.op_timeout,
+                    max_connections=self.pool_size, timeout=self.pool_wait)
+                self.master = valkey.Valkey(connection_pool=pool)
             return self.master
 
     async def _reset(self, client) -> None:
@@ -223,18 +247,18 @@ class ValkeyClient:
             if self.master is client:
                 self.master = None
         try:
-            await client.aclose()
+            await client.aclose(close_connection_pool=True)
         except Exception:  # noqa: BLE001
             pass
 
     async def _run(self, fn):
-        client = await asyncio.wait_for(self._client(), self.op_timeout)
+        client = await asyncio.wait_for(self._client(), 2 * self.op_timeout)
         try:
             return await asyncio.wait_for(fn(client), self.op_timeout)
-        except BaseException as exc:
+        except (ConnectionError, OSError, asyncio.TimeoutError, valkey_errors()) as exc:
             # READONLY (a demoted master), a refused write (min-replicas) or a dead socket: ask Sentinel again.
-            if not isinstance(exc, asyncio.CancelledError):
-                await self._reset(client)
+            del exc
+            await self._reset(client)
             raise
 
     async def prepare(self) -> None:
