@@ -81,9 +81,10 @@ def generated(stack: str = "dev") -> str:
         alert = next((a for a in rules if f"`{a}`" in runbook_text.split("## ", 1)[0]), "-")
         mode = {"kill-primary": "primary killed", "kill-master": "master killed", "partition-primary": "primary cut off its network",
                 "pitr": "data damaged by a bad write (restore to a time)", "tier-down": "every member down",
-                "lose-member": "a member killed (quorum kept)", "damage-backup": "a backup file corrupted"}
+                "lose-member": "a member killed (quorum kept)", "damage-backup": "a backup file corrupted",
+                "restic-restore": "data lost: restore from restic"}
         kind = next(v for k, v in mode.items() if d.name.startswith(k))
-        what = ("the data itself (a bad write or deletion)" if d.name.startswith("pitr")
+        what = ("the data itself (a bad write or deletion)" if d.name.startswith(("pitr", "restic-restore"))
                 else "restores from that backup set" if d.name.startswith("damage-backup")
                 else breaks(tier, d.name.startswith("tier-down")))
         rows.append((kind, tier, what, alert, d.runbook, d.playbook, d.name))

@@ -377,6 +377,54 @@ def damage_pgbackrest(tier: str) -> Callable[[Ctx, Result], None]:
     return run
 
 
+# ---------------------------------------------------------------- restore from restic
+
+
+def restic_restore(tier: str, engine: str) -> Callable[[Ctx, Result], None]:
+    def run(ctx: Ctx, result: Result) -> None:
+        result.tiers = [tier]
+        target = f"novaops-{ctx.stack}-{tier}-restore"
+        backup = ctx.container(f"novaops-{ctx.stack}-backup")
+        job = scheduled_job(ctx, "/etc/cron.d/novaops-restic", f"restic-{tier}")
+        load = Load(ctx, result.drill, tiers=[tier] if engine == "valkey" else ctx.tiers("patroni")[:1], duration=120)
+        try:
+            load.wait_acks(300)
+            snapshot_at = time.time()
+            log(f"{tier}: the scheduled restic job now: {job}")
+            ran = backup.exec_run(["sh", "-c", job])
+            if ran.exit_code != 0:
+                raise DrillError(f"restic job for {tier} failed: {ran.output.decode()[-800:]}")
+            time.sleep(2)
+        finally:
+            load.stop()
+        started = time.time()
+        ctx.playbook(result.playbook, {"target": tier, "restore_container": target}, result)
+        result.mttr_s = time.time() - started
+        try:
+            restored = ctx.container(target)
+            if engine == "valkey":
+                from tools.novaload.load import read_ledger
+                header, acks, _, _ = read_ledger(load.ledger)
+                # The RDB comes from a replica: allow one second of replication before the job started.
+                before = {a["ref"] for a in acks if a["t"] == tier and a["ack"] < snapshot_at - 1}
+                out = restored.exec_run(["valkey-cli", "-p", "6379", "--scan", "--pattern", f"novaload:{header['run']}:*"])
+                present = set(out.output.decode().split())
+                result.acked, result.lost = len(before), len(before - present)
+                result.notes.append(f"RDB snapshot restored into {target}: {len(before) - result.lost} of {len(before)} keys "
+                                    "acknowledged >1 s before the snapshot present")
+            else:
+                out = restored.exec_run(["etcdctl", "--endpoints=http://127.0.0.1:2379", "get", "--prefix", "--keys-only", "/"])
+                keys = out.output.decode().split()
+                scopes = [t for t in ctx.tiers("patroni") if not any(f"/{ctx.stack}-{t}/" in k for k in keys)]
+                result.acked, result.lost = len(ctx.tiers("patroni")), len(scopes)
+                result.notes.append(f"etcd snapshot restored into {target} (new one-member cluster): {len(keys)} keys; "
+                                    f"Patroni scopes missing: {scopes or 'none'} (acked/lost count Patroni scopes)")
+        finally:
+            ctx.docker.containers.get(target).remove(force=True, v=True)
+        check_targets(result, rto=False, detection=False)
+    return run
+
+
 def catalog(tiers: dict[str, tuple[str, int]]) -> list[Drill]:
     """Every drill, in the order the runner takes them. ``tiers``: tier -> (engine, members), in
     catalog order (from the stack outputs, or from the catalog for the runbook tests)."""
@@ -401,6 +449,9 @@ def catalog(tiers: dict[str, tuple[str, int]]) -> list[Drill]:
     if patroni:
         drills.append(Drill(f"damage-backup-{patroni[0]}", "alert-backup.md", "recover-backup-repo.yml", ci=False,
                             run=damage_pgbackrest(patroni[0])))
+    for tier, engine in [(t, "valkey") for t in valkey] + [(t, e) for t, e in clustered if e == "etcd"]:
+        drills.append(Drill(f"restic-restore-{tier}", "failure-restic-restore.md", "recover-restic-restore.yml", ci=False,
+                            run=restic_restore(tier, engine)))
     for tier, engine in clustered:
         drills.append(Drill(f"lose-member-{tier}", "alert-member-down.md", "recover-tier.yml", ci=False,
                             run=lose_cluster_member(tier, engine)))
