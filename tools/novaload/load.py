@@ -129,7 +129,8 @@ async def run_load(clients: dict[str, TierClient], config: LoadConfig, ledger_pa
                     raise
                 except Exception as exc:  # noqa: BLE001 - counted, never fatal: the drill is the fault
                     failed[tier] += 1
-                    ledger.write({"t": tier, "err": type(exc).__name__, "start": started, "end": time.time()})
+                    ledger.write({"t": tier, "err": type(exc).__name__, "msg": str(exc)[:160], "start": started,
+                                  "end": time.time()})
                     continue
                 ack = time.time()
                 total += 1
