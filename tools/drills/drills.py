@@ -52,14 +52,15 @@ def record_losses(result: Result, load: Load, tiers: list[str], acked_before: fl
     return verified
 
 
-def wait_rto(load: Load, tier: str, fault_at: float, timeout: float = 90) -> float | None:
-    """Poll the ledger until a write on ``tier`` started after the fault is acknowledged; None if not in time."""
+def wait_rto(load: Load, tier: str, applied_at: float, timeout: float = 90, since: float | None = None) -> float | None:
+    """Seconds from ``since`` (the fault's start; default ``applied_at``) until a write on ``tier``
+    that started after ``applied_at`` (the fault in effect) is acknowledged; None if not in time."""
     try:
-        wait_for(lambda: load.rto(tier, fault_at, time.time()) is not None, timeout, 0.5,
+        wait_for(lambda: load.rto(tier, applied_at, time.time()) is not None, timeout, 0.5,
                  what=f"{tier}: writes acknowledged again")
     except DrillError:
         return None
-    return load.rto(tier, fault_at, time.time())
+    return load.rto(tier, applied_at, time.time()) + applied_at - (since if since is not None else applied_at)
 
 
 # ---------------------------------------------------------------- Patroni primary killed
@@ -76,7 +77,8 @@ def kill_patroni_primary(tier: str) -> Callable[[Ctx, Result], None]:
             log(f"{tier}: docker kill {leader} (the primary)")
             fault_at = time.time()
             ctx.container(leader).kill()
-            result.rto_s = wait_rto(load, tier, fault_at)
+            # RTO counts writes started once the kill has returned (the API call itself takes time).
+            result.rto_s = wait_rto(load, tier, time.time(), since=fault_at)
             result.alert = "PatroniMemberDown"
             result.detection_s = ctx.wait_alert("PatroniMemberDown", fault_at, {"service": service})
             ctx.playbook(result.playbook, {"member": leader}, result)
@@ -105,7 +107,7 @@ def kill_valkey_master(tier: str) -> Callable[[Ctx, Result], None]:
             log(f"{tier}: docker kill {master} (the master)")
             fault_at = time.time()
             ctx.container(master).kill()
-            result.rto_s = wait_rto(load, tier, fault_at)
+            result.rto_s = wait_rto(load, tier, time.time(), since=fault_at)
             result.alert = "ValkeyMemberDown"
             result.detection_s = ctx.wait_alert("ValkeyMemberDown", fault_at, {"service": service})
             ctx.playbook(result.playbook, {"member": master}, result)
@@ -167,9 +169,10 @@ def partition_patroni_primary(tier: str) -> Callable[[Ctx, Result], None]:
             fault_at = time.time()
             for network in networks:
                 ctx.docker.networks.get(network).disconnect(leader)
-            prober = threading.Thread(target=lambda: asyncio.run(probe(fault_at)), daemon=True)
+            cut_at = time.time()
+            prober = threading.Thread(target=lambda: asyncio.run(probe(cut_at)), daemon=True)
             prober.start()
-            result.rto_s = wait_rto(load, tier, fault_at)
+            result.rto_s = wait_rto(load, tier, cut_at, since=fault_at)
             result.alert = "PatroniMemberDown"
             result.detection_s = ctx.wait_alert("PatroniMemberDown", fault_at, {"service": service})
             wait_for(lambda: fence["readonly_at"] is not None, 60, what=f"{leader} refusing writes (demoted)")
@@ -317,7 +320,8 @@ def lose_cluster_member(tier: str, engine: str) -> Callable[[Ctx, Result], None]
             log(f"{tier}: docker kill {victim}")
             fault_at = time.time()
             ctx.container(victim).kill()
-            rtos = {t: wait_rto(load, t, fault_at, timeout=60) for t in watched}
+            killed_at = time.time()
+            rtos = {t: wait_rto(load, t, killed_at, timeout=60, since=fault_at) for t in watched}
             known = [v for v in rtos.values() if v is not None]
             result.rto_s = max(known) if len(known) == len(rtos) else None
             result.alert = alert
