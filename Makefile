@@ -2,7 +2,7 @@
 STACK ?= dev
 PY := .venv/bin/python
 
-.PHONY: up provision configure down destroy test unit bench bench-converge inventory setup lint status bench-health diagram dashboards
+.PHONY: up provision configure down destroy test unit bench bench-converge inventory setup lint status bench-health diagram dashboards drills runbooks
 
 setup:                ## install what the machine lacks (docker engine, venv, base image)
 	tools/setup-host.sh
@@ -50,3 +50,9 @@ diagram:              ## regenerate README.md's topology picture from the catalo
 
 dashboards:           ## write the Grafana dashboards generated from the catalog to build/dashboards/
 	$(PY) -m components.dashboards --stack $(STACK) --out build/dashboards
+
+drills:               ## resilience drills under load (stack up and configured): results in .novaops/$(STACK)/drills/
+	$(PY) -m tools.drills --stack $(STACK) $(if $(ONLY),--only $(ONLY))
+
+runbooks:             ## regenerate the dependency map and failure-mode table of runbooks/README.md
+	$(PY) -m tools.runbooks

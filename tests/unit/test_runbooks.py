@@ -1,0 +1,64 @@
+"""Runbooks: every alert's runbook_url resolves, every playbook a runbook names exists, every
+drill runs the playbook its runbook names, and the generated README part is fresh."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tools import runbooks
+from tools.drills.drills import catalog, topology_tiers
+
+ROOT = runbooks.ROOT
+SECTIONS = ("## Symptoms", "## Confirm", "## Recovery", "## Verify", "## Escalate")
+
+
+def runbook_files() -> list:
+    return sorted(p for p in (ROOT / "runbooks").glob("*.md") if p.name != "README.md")
+
+
+@pytest.mark.parametrize("alert", sorted(runbooks.alert_rules()))
+def test_every_alert_has_an_existing_runbook_that_names_it(alert):
+    url = runbooks.alert_rules()[alert]["annotations"].get("runbook_url", "")
+    assert url.startswith("runbooks/"), f"{alert}: runbook_url {url!r} does not point into runbooks/"
+    path = ROOT / url
+    assert path.is_file(), f"{alert}: runbook {url} does not exist"
+    assert f"`{alert}`" in path.read_text(), f"{alert}: {url} does not name the alert"
+
+
+@pytest.mark.parametrize("path", runbook_files(), ids=lambda p: p.name)
+def test_runbook_has_the_sections_and_its_playbooks_exist(path):
+    text = path.read_text()
+    missing = [s for s in SECTIONS if s not in text]
+    assert not missing, f"{path.name}: missing sections {missing}"
+    for playbook in runbooks.PLAYBOOK_REF.findall(text):
+        assert (ROOT / "ansible" / "playbooks" / playbook).is_file(), f"{path.name} names playbooks/{playbook}, which does not exist"
+
+
+def test_recovery_playbooks_are_each_named_by_a_runbook():
+    named = {p for f in runbook_files() for p in runbooks.PLAYBOOK_REF.findall(f.read_text())}
+    playbooks = {p.name for p in (ROOT / "ansible" / "playbooks").glob("recover-*.yml")}
+    assert playbooks <= named, f"recovery playbooks no runbook names: {sorted(playbooks - named)}"
+
+
+@pytest.mark.parametrize("stack", ["dev", "e2e"])
+def test_each_drill_runs_the_playbook_its_runbook_names(stack):
+    drills = catalog(topology_tiers(stack))
+    assert drills
+    for drill in drills:
+        text = (ROOT / "runbooks" / drill.runbook).read_text()
+        recovery = text.split("## Recovery", 1)[1].split("\n## ", 1)[0]
+        assert f"playbooks/{drill.playbook}" in recovery, \
+            f"drill {drill.name} runs {drill.playbook}, but the Recovery section of {drill.runbook} does not name it"
+
+
+def test_readme_generated_part_is_fresh():
+    current = runbooks.README.read_text()
+    assert runbooks.BEGIN in current, "runbooks/README.md has no generated part: run `python -m tools.runbooks`"
+    assert runbooks.render(current) == current, "runbooks/README.md is stale: run `python -m tools.runbooks`"
+
+
+def test_readme_lists_every_runbook():
+    readme = runbooks.README.read_text()
+    for path in runbook_files():
+        assert re.search(rf"\]\({re.escape(path.name)}\)", readme), f"README does not link {path.name}"

@@ -1,0 +1,1 @@
+"""Resilience drills (see __main__.py)."""

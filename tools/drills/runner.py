@@ -1,0 +1,287 @@
+"""What every drill needs: the stack, the workload, alert polling, RTO from the ledger, the
+recovery playbook (timed) and the results table. Every wait here is bounded."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tools.novaload import endpoints as ep
+from tools.novaload.load import read_ledger
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOKS = ROOT / "ansible" / "playbooks"
+RUNBOOKS = ROOT / "runbooks"
+
+# Targets of the resilience issue.
+TARGET_RTO_S = 10.0
+TARGET_DETECTION_S = 60.0
+TARGET_MTTR_S = 300.0
+
+
+class DrillError(RuntimeError):
+    """A drill could not be carried out (not a missed target: those are recorded)."""
+
+
+@dataclass
+class Result:
+    drill: str
+    runbook: str
+    playbook: str | None
+    alert: str | None = None
+    detection_s: float | None = None
+    rto_s: float | None = None
+    acked: int | None = None
+    lost: int | None = None
+    mttr_s: float | None = None
+    tiers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    passed: bool = True
+    failures: list[str] = field(default_factory=list)
+
+    def fail(self, why: str) -> None:
+        self.passed = False
+        self.failures.append(why)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def wait_for(check: Callable[[], Any], timeout: float, interval: float = 1.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - the last one is reported
+            last = exc
+        time.sleep(interval)
+    raise DrillError(f"{what}: not reached within {timeout:.0f}s" + (f" (last error: {last!r})" if last else ""))
+
+
+def http_json(host: str, port: int, path: str, method: str = "GET", timeout: float = 5) -> Any:
+    req = urllib.request.Request(f"http://{host}:{port}{path}", method=method)
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        body = resp.read()
+    return json.loads(body) if body else None
+
+
+class Ctx:
+    """The stack under drill: outputs, endpoints, docker, inventory, results directory."""
+
+    def __init__(self, stack: str, sessions: int, results_dir: Path | None = None):
+        import docker
+        self.stack = stack
+        self.sessions = sessions
+        self.endpoints = ep.load(stack)
+        self.outputs = self.endpoints.outputs
+        if not self.endpoints.alert_receiver:
+            raise DrillError("stack outputs: monitoring.alert-receiver missing (dev stacks only: drills need the dev webhook)")
+        self.docker = docker.from_env(timeout=60)
+        self.results_dir = results_dir or ROOT / ".novaops" / stack / "drills"
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        from components.inventory import inventory_path, inventory_text
+        self.inventory = inventory_path(stack)
+        if not self.inventory.exists():
+            self.inventory.parent.mkdir(parents=True, exist_ok=True)
+            self.inventory.write_text(inventory_text(stack))
+
+    # -------------------------------------------------------------- topology (from the outputs)
+
+    def tiers(self, engine: str) -> list[str]:
+        return [k for k, t in self.outputs["tiers"].items() if t["engine"] == engine]
+
+    def members(self, tier: str) -> dict[str, dict]:
+        return self.outputs["tiers"][tier]["members"]
+
+    def port(self, tier: str, member: str, name: str) -> int:
+        return int(self.members(tier)[member][name].rsplit(":", 1)[1])
+
+    def container(self, name: str):
+        return self.docker.containers.get(name)
+
+    def patroni_cluster(self, tier: str) -> dict:
+        last: Exception | None = None
+        for member in self.members(tier):
+            try:
+                return http_json("127.0.0.1", self.port(tier, member, "patroni"), "/cluster", timeout=3)
+            except Exception as exc:  # noqa: BLE001 - ask the next member
+                last = exc
+        raise DrillError(f"{tier}: no Patroni member answers /cluster ({last!r})")
+
+    def patroni_leader(self, tier: str) -> str:
+        """Container name of the tier's current leader."""
+        members = self.patroni_cluster(tier)["members"]
+        leaders = [m["name"] for m in members if m["role"] == "leader" and m.get("state") == "running"]
+        if len(leaders) != 1:
+            raise DrillError(f"{tier}: expected one running leader, got {members}")
+        by_name = {k: v["container"] for k, v in self.members(tier).items()}
+        return by_name.get(leaders[0], leaders[0])
+
+    def patroni_healthy(self, tier: str) -> bool:
+        members = self.patroni_cluster(tier)["members"]
+        running = [m for m in members if m.get("state") in ("running", "streaming")]
+        return (len(running) == len(self.members(tier))
+                and sum(m["role"] == "leader" for m in members) == 1
+                and any(m["role"] == "sync_standby" and m.get("state") == "streaming" for m in members))
+
+    def valkey_master(self, tier: str) -> str:
+        import valkey
+        vt = self.endpoints.valkey[tier]
+        for host, port in vt.sentinels:
+            try:
+                name, _ = valkey.Valkey(host=host, port=port, socket_timeout=3).execute_command(
+                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", vt.master_name)
+                return name.decode()
+            except Exception:  # noqa: BLE001 - ask the next Sentinel
+                continue
+        raise DrillError(f"{tier}: no Sentinel answers")
+
+    def prometheus_query(self, query: str) -> list[dict]:
+        host, port = self.endpoints.prometheus
+        return http_json(host, port, "/api/v1/query?query=" + urllib.parse.quote(query))["data"]["result"]
+
+    # -------------------------------------------------------------- alerts at the dev webhook receiver
+
+    def received_alerts(self, since: float, alertname: str | None = None) -> list[dict]:
+        host, port = self.endpoints.alert_receiver
+        query = {"since": f"{since:.3f}"}
+        if alertname:
+            query["alertname"] = alertname
+        return http_json(host, port, "/alerts?" + urllib.parse.urlencode(query)) or []
+
+    def wait_alert(self, alertname: str, since: float, labels: dict[str, str], timeout: float = 150) -> float | None:
+        """Seconds from ``since`` until a firing ``alertname`` with ``labels`` reached the receiver; None if not in time."""
+        def arrived():
+            hits = [a for a in self.received_alerts(since, alertname) if a.get("status") == "firing"
+                    and all(a["labels"].get(k) == v for k, v in labels.items())]
+            return min((a["received_at"] for a in hits), default=None)
+        try:
+            return wait_for(arrived, timeout, 1.0, what=f"alert {alertname} {labels}") - since
+        except DrillError:
+            return None
+
+    # -------------------------------------------------------------- recovery playbooks
+
+    def playbook(self, name: str, extra: dict[str, Any], result: Result, timeout: float = 600) -> float:
+        """Run ansible/playbooks/<name> as the runbook says; returns its wall time. Output kept in the results dir."""
+        path = PLAYBOOKS / name
+        if not path.exists():
+            raise DrillError(f"playbook {path} does not exist")
+        env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+                   PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+        command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(self.inventory),
+                   f"playbooks/{name}", "-e", json.dumps(extra)]
+        log(f"recovery: ansible-playbook playbooks/{name} -e '{json.dumps(extra)}'")
+        started = time.monotonic()
+        try:
+            run = subprocess.run(command, cwd=ROOT / "ansible", env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise DrillError(f"{name}: not finished within {timeout:.0f}s") from exc
+        seconds = time.monotonic() - started
+        (self.results_dir / f"{result.drill}.{name}.log").write_text(run.stdout + run.stderr)
+        if run.returncode != 0:
+            raise DrillError(f"{name} failed (rc {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-1500:]}")
+        return seconds
+
+
+class Load:
+    """The workload as a child process (its own event loop and CPU), bounded by --duration."""
+
+    def __init__(self, ctx: Ctx, name: str, tiers: list[str] | None = None, duration: float = 600,
+                 sessions: int | None = None):
+        self.ledger = ctx.results_dir / f"{name}.ledger.jsonl"
+        self.log = ctx.results_dir / f"{name}.load.log"
+        command = [sys.executable, "-m", "tools.novaload", "run", "--stack", ctx.stack, "--ledger", str(self.ledger),
+                   "--duration", str(duration), "--sessions", str(sessions or ctx.sessions)]
+        if tiers:
+            command += ["--tiers", ",".join(tiers)]
+        self.ctx = ctx
+        self.tiers = tiers
+        self.duration = duration
+        self.ledger.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        self.summary: dict | None = None
+
+    def wait_acks(self, count: int = 50, timeout: float = 90) -> None:
+        def enough():
+            if self.proc.poll() is not None:
+                raise DrillError(f"load generator exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}")
+            return self.ledger.exists() and len(read_ledger(self.ledger)[1]) >= count
+        wait_for(enough, timeout, 0.5, what=f"{count} acknowledged writes of the workload")
+
+    def stop(self) -> dict:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        _, acks, errors, summary = read_ledger(self.ledger)
+        self.summary = summary or {"acked": {}, "failed": {}}
+        return self.summary
+
+    def rto(self, tier: str, fault_at: float, until: float) -> float | None:
+        """Fault -> the first acknowledgement of a write that started after the fault (writes in
+        flight at the fault do not count); None when none was acknowledged before ``until``."""
+        _, acks, _, _ = read_ledger(self.ledger)
+        after = [a["ack"] for a in acks if a["t"] == tier and a["start"] > fault_at and a["ack"] <= until]
+        return (min(after) - fault_at) if after else None
+
+    def failed_after(self, tier: str, fault_at: float, until: float) -> int:
+        _, _, errors, _ = read_ledger(self.ledger)
+        return sum(1 for e in errors if e["t"] == tier and fault_at <= e["end"] <= until)
+
+    def verify(self, tiers: list[str], acked_before: float | None = None) -> dict:
+        command = [sys.executable, "-m", "tools.novaload", "verify", "--stack", self.ctx.stack,
+                   "--ledger", str(self.ledger), "--tiers", ",".join(tiers)]
+        if acked_before is not None:
+            command += ["--acked-before", str(acked_before)]
+        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        if run.returncode not in (0, 1):
+            raise DrillError(f"novaload verify failed: {run.stderr[-2000:]}")
+        return json.loads(run.stdout)
+
+
+def write_results(ctx: Ctx, new: list[Result]) -> tuple[Path, Path]:
+    """Merge ``new`` into results.{json,md} (a drill run again replaces its row) and print the table."""
+    js = ctx.results_dir / "results.json"
+    merged: dict[str, Result] = {}
+    if js.exists():
+        merged = {r["drill"]: Result(**r) for r in json.loads(js.read_text())}
+    merged.update({r.drill: r for r in new})
+    results = list(merged.values())
+
+    def cell(value, fmt="{:.1f}"):
+        return "-" if value is None else (fmt.format(value) if isinstance(value, float) else str(value))
+    lines = [f"# Drills on stack `{ctx.stack}` ({time.strftime('%Y-%m-%d %H:%M:%S')})", "",
+             f"Targets: detection <= {TARGET_DETECTION_S:.0f} s, PostgreSQL/Valkey RTO <= {TARGET_RTO_S:.0f} s, "
+             f"0 acknowledged writes lost on synchronous tiers, MTTR < {TARGET_MTTR_S:.0f} s.",
+             "detection: fault -> alert at the dev webhook receiver; RTO: fault -> writes acknowledged again through "
+             "the operator endpoint; MTTR: fault -> recovery playbook finished with its checks passing.", "",
+             "| drill | alert | detection s | RTO s | writes acked | writes lost | MTTR s | playbook | result |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.drill} | {r.alert or '-'} | {cell(r.detection_s)} | {cell(r.rto_s)} | {cell(r.acked)} | "
+                     f"{cell(r.lost)} | {cell(r.mttr_s)} | {r.playbook or '-'} | "
+                     f"{'ok' if r.passed else 'MISS: ' + '; '.join(r.failures)} |")
+    notes = [f"- **{r.drill}**: " + "; ".join(r.notes) for r in results if r.notes]
+    if notes:
+        lines += ["", "Notes:", *notes]
+    md = ctx.results_dir / "results.md"
+    md.write_text("\n".join(lines) + "\n")
+    js.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    print("\n".join(lines))
+    return md, js

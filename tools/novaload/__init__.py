@@ -1,0 +1,1 @@
+"""novaload: a bounded load generator that behaves like Nova agents (see load.py)."""
