@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from tests.e2e.conftest import ROOT, patroni_tiers
+from tests.e2e.conftest import needs_converge, ROOT, patroni_tiers
 from tools.ansible_run import inventory_for
 
-pytestmark = [pytest.mark.docker, pytest.mark.e2e]
+pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
 
 
 def host(stack, name: str):

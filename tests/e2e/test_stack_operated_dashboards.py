@@ -25,9 +25,9 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import STACK
+from tests.e2e.conftest import needs_converge, STACK
 
-pytestmark = [pytest.mark.docker, pytest.mark.e2e]
+pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
 
 WINDOW_S = 1800
 STEP_S = 60

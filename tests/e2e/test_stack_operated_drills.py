@@ -17,7 +17,9 @@ import os
 
 import pytest
 
-pytestmark = [pytest.mark.docker, pytest.mark.e2e]
+from tests.e2e.conftest import needs_converge
+
+pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
 
 ALL = os.environ.get("NOVAOPS_ALL_DRILLS") == "1"
 # A hard-killed primary's leader key expires after ttl (20 s): the floor for its RTO.
