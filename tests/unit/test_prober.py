@@ -236,7 +236,9 @@ def test_a_round_records_latency_and_success_per_service():
 
     logged = []
     registry = CollectorRegistry()
-    p = prober.Prober(_config(fast, broken), registry, probes={"valkey": ok, "etcd": refuse}, log=logged.append)
+    # timeout 1.5 s: the failed probe is observed as 1.5 s, the 30 ms one well under 1 s even on a busy machine
+    p = prober.Prober(_config(fast, broken, timeout=1.5), registry, probes={"valkey": ok, "etcd": refuse},
+                      log=logged.append)
     for _ in range(2):
         p.run_round()
     success = _samples(registry, "novaops_probe_success")
@@ -244,9 +246,9 @@ def test_a_round_records_latency_and_success_per_service():
     assert success[(("kind", "etcd"), ("service", "c-1"), ("tier", "coordination"))] == 0
     buckets = {(dict(k)["service"], dict(k)["le"]): v for k, v in _samples(registry, "novaops_probe_duration_seconds_bucket").items()}
     assert {le for _, le in buckets} >= {"0.005", "0.01", "0.02", "0.05", "0.1", "0.25", "0.5", "1.0", "+Inf"}
-    assert buckets[("w-1", "0.02")] == 0 and buckets[("w-1", "0.05")] == 2
+    assert buckets[("w-1", "0.02")] == 0 and buckets[("w-1", "1.0")] == 2
     # a failed probe counts as the full timeout: never under 100 ms
-    assert buckets[("c-1", "0.1")] == 0 and buckets[("c-1", "0.5")] == 2
+    assert buckets[("c-1", "1.0")] == 0 and buckets[("c-1", "2.5")] == 2
     assert len(logged) == 1 and "c-1" in logged[0] and "refused" in logged[0], "logged once, when it starts failing"
     text = generate_latest(registry).decode()
     assert 'novaops_probe_duration_seconds_count{kind="etcd",service="c-1",tier="coordination"} 2.0' in text
@@ -264,7 +266,7 @@ def test_a_hung_probe_does_not_hold_up_the_round():
     (result,) = p.run_round()
     release.set()
     assert not result.success and "did not return" in result.error
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5
 
 
 def test_recovery_is_logged():
