@@ -32,14 +32,14 @@ def member_key(ctx: Ctx, tier: str, container: str) -> str:
 
 def check_targets(result: Result, rto: bool = True, loss: bool = True, detection: bool = True) -> None:
     if detection and (result.detection_s is None or result.detection_s > TARGET_DETECTION_S):
-        result.fail(f"detection {result.detection_s} s > {TARGET_DETECTION_S:.0f} s" if result.detection_s
+        result.fail(f"detection {result.detection_s:.1f} s > {TARGET_DETECTION_S:.0f} s" if result.detection_s
                     else f"{result.alert} did not reach the receiver")
     if rto and (result.rto_s is None or result.rto_s > TARGET_RTO_S):
-        result.fail(f"RTO {result.rto_s if result.rto_s is not None else 'unbounded'} s > {TARGET_RTO_S:.0f} s")
+        result.fail(f"RTO {'unbounded' if result.rto_s is None else f'{result.rto_s:.1f}'} s > {TARGET_RTO_S:.0f} s")
     if loss and result.lost:
         result.fail(f"{result.lost} acknowledged writes lost")
     if result.mttr_s is None or result.mttr_s > TARGET_MTTR_S:
-        result.fail(f"MTTR {result.mttr_s} s >= {TARGET_MTTR_S:.0f} s")
+        result.fail(f"MTTR {'unbounded' if result.mttr_s is None else f'{result.mttr_s:.1f}'} s >= {TARGET_MTTR_S:.0f} s")
 
 
 def record_losses(result: Result, load: Load, tiers: list[str], acked_before: float | None = None) -> dict:
