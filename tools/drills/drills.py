@@ -208,6 +208,7 @@ def stop_whole_tier(tier: str) -> Callable[[Ctx, Result], None]:
                 t.start()
             for t in stoppers:
                 t.join(30)
+            stopped_at = time.time()
             result.alert = "TierDown"
             result.detection_s = ctx.wait_alert("TierDown", fault_at, {"tier": tier})
             # Inhibition: member alerts of the tier must not reach the receiver (give them a group_wait + margin).
@@ -220,7 +221,7 @@ def stop_whole_tier(tier: str) -> Callable[[Ctx, Result], None]:
                 result.fail(f"not inhibited: {leaked}")
             ctx.playbook(result.playbook, {"tier": tier}, result)
             result.mttr_s = time.time() - fault_at
-            result.rto_s = wait_rto(load, tier, fault_at)
+            result.rto_s = wait_rto(load, tier, stopped_at, since=fault_at)
             time.sleep(3)
         finally:
             load.stop()
