@@ -6,7 +6,6 @@ Patroni tier, the Valkey drills for each Valkey tier, and so on.
 """
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -32,14 +31,14 @@ def member_key(ctx: Ctx, tier: str, container: str) -> str:
 
 def check_targets(result: Result, rto: bool = True, loss: bool = True, detection: bool = True) -> None:
     if detection and (result.detection_s is None or result.detection_s > TARGET_DETECTION_S):
-        result.fail(f"detection {result.detection_s} s > {TARGET_DETECTION_S:.0f} s" if result.detection_s
+        result.fail(f"detection {result.detection_s:.1f} s > {TARGET_DETECTION_S:.0f} s" if result.detection_s
                     else f"{result.alert} did not reach the receiver")
     if rto and (result.rto_s is None or result.rto_s > TARGET_RTO_S):
-        result.fail(f"RTO {result.rto_s if result.rto_s is not None else 'unbounded'} s > {TARGET_RTO_S:.0f} s")
+        result.fail(f"RTO {'unbounded' if result.rto_s is None else f'{result.rto_s:.1f}'} s > {TARGET_RTO_S:.0f} s")
     if loss and result.lost:
         result.fail(f"{result.lost} acknowledged writes lost")
     if result.mttr_s is None or result.mttr_s > TARGET_MTTR_S:
-        result.fail(f"MTTR {result.mttr_s} s >= {TARGET_MTTR_S:.0f} s")
+        result.fail(f"MTTR {'unbounded' if result.mttr_s is None else f'{result.mttr_s:.1f}'} s >= {TARGET_MTTR_S:.0f} s")
 
 
 def record_losses(result: Result, load: Load, tiers: list[str], acked_before: float | None = None) -> dict:
@@ -128,49 +127,43 @@ def kill_valkey_master(tier: str) -> Callable[[Ctx, Result], None]:
 
 def partition_patroni_primary(tier: str) -> Callable[[Ctx, Result], None]:
     def run(ctx: Ctx, result: Result) -> None:
-        import psycopg
         result.tiers = [tier]
-        password = ctx.endpoints.postgres[tier].password
         load = Load(ctx, result.drill)
         fence = {"acked_after_cut": 0, "readonly_at": None, "stop": False}
         try:
             load.wait_acks(300)
             leader = ctx.patroni_leader(tier)
             service = member_key(ctx, tier, leader)
-            direct = ctx.port(tier, service, "postgres")
-            # Cut it off every network but the edge bridge (only the test's direct probe uses that).
             container = ctx.container(leader)
-            networks = [n for n in container.attrs["NetworkSettings"]["Networks"] if not n.endswith("-edge")]
-            with psycopg.connect(host="127.0.0.1", port=direct, user="postgres", password=password, dbname="nova",
-                                 autocommit=True, connect_timeout=5) as conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS novaload.fence_probe (at timestamptz NOT NULL DEFAULT now())")
+            # Every network, the edge bridge included: all containers share it, so a member left on
+            # it still reaches etcd and its replicas by name (no partition at all).
+            networks = list(container.attrs["NetworkSettings"]["Networks"])
+            insert = ["timeout", "3", "runuser", "-u", "postgres", "--", "psql", "-h", "/run/postgresql", "-d", "nova",
+                      "-v", "ON_ERROR_STOP=1", "-Atc", "INSERT INTO novaload.fence_probe DEFAULT VALUES"]
+            created = container.exec_run(insert[:-1] + ["CREATE TABLE IF NOT EXISTS novaload.fence_probe "
+                                                        "(at timestamptz NOT NULL DEFAULT now())"])
+            if created.exit_code != 0:
+                raise DrillError(f"fence probe table on {leader}: {created.output.decode()[-300:]}")
 
-            async def probe(fault_at: float) -> None:
-                # Writes straight to the old primary; acknowledged = the INSERT returned within 3 s.
-                deadline = time.time() + 120
+            def probe(cut_at: float) -> None:
+                # Writes on the old primary itself (local socket, through docker exec: it has no
+                # network); acknowledged = psql returned success within 3 s.
+                deadline = time.time() + 150
                 while not fence["stop"] and time.time() < deadline:
-                    try:
-                        conn = await asyncio.wait_for(psycopg.AsyncConnection.connect(
-                            host="127.0.0.1", port=direct, user="postgres", password=password, dbname="nova",
-                            autocommit=True, connect_timeout=2), 3)
-                        try:
-                            await asyncio.wait_for(conn.execute("INSERT INTO novaload.fence_probe DEFAULT VALUES"), 3)
-                            if time.time() > fault_at + 0.5:
-                                fence["acked_after_cut"] += 1
-                        finally:
-                            await asyncio.wait_for(conn.close(), 2)
-                    except psycopg.errors.ReadOnlySqlTransaction:
-                        fence["readonly_at"] = fence["readonly_at"] or time.time() - fault_at
-                    except Exception:  # noqa: BLE001 - a hanging commit or a refused connection: not acked
-                        pass
-                    await asyncio.sleep(0.5)
+                    ran = container.exec_run(insert)
+                    out = ran.output.decode(errors="replace")
+                    if ran.exit_code == 0 and time.time() > cut_at + 0.5:
+                        fence["acked_after_cut"] += 1
+                    elif "read-only" in out and fence["readonly_at"] is None:
+                        fence["readonly_at"] = time.time() - cut_at
+                    time.sleep(0.5)
 
             log(f"{tier}: disconnect {leader} (the primary) from {networks}")
             fault_at = time.time()
             for network in networks:
                 ctx.docker.networks.get(network).disconnect(leader)
             cut_at = time.time()
-            prober = threading.Thread(target=lambda: asyncio.run(probe(cut_at)), daemon=True)
+            prober = threading.Thread(target=probe, args=(cut_at,), daemon=True)
             prober.start()
             result.rto_s = wait_rto(load, tier, cut_at, since=fault_at)
             result.alert = "PatroniMemberDown"
@@ -215,6 +208,7 @@ def stop_whole_tier(tier: str) -> Callable[[Ctx, Result], None]:
                 t.start()
             for t in stoppers:
                 t.join(30)
+            stopped_at = time.time()
             result.alert = "TierDown"
             result.detection_s = ctx.wait_alert("TierDown", fault_at, {"tier": tier})
             # Inhibition: member alerts of the tier must not reach the receiver (give them a group_wait + margin).
@@ -227,7 +221,7 @@ def stop_whole_tier(tier: str) -> Callable[[Ctx, Result], None]:
                 result.fail(f"not inhibited: {leaked}")
             ctx.playbook(result.playbook, {"tier": tier}, result)
             result.mttr_s = time.time() - fault_at
-            result.rto_s = wait_rto(load, tier, fault_at)
+            result.rto_s = wait_rto(load, tier, stopped_at, since=fault_at)
             time.sleep(3)
         finally:
             load.stop()

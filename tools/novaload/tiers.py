@@ -255,7 +255,7 @@ class ValkeyClient:
         client = await asyncio.wait_for(self._client(), 2 * self.op_timeout)
         try:
             return await asyncio.wait_for(fn(client), self.op_timeout)
-        except (ConnectionError, OSError, asyncio.TimeoutError, valkey_errors()) as exc:
+        except (ConnectionError, OSError, asyncio.TimeoutError, *valkey_errors()) as exc:
             # READONLY (a demoted master), a refused write (min-replicas) or a dead socket: ask Sentinel again.
             del exc
             await self._reset(client)
