@@ -125,11 +125,20 @@ def kill_valkey_master(tier: str) -> Callable[[Ctx, Result], None]:
 # ---------------------------------------------------------------- PostgreSQL primary partitioned
 
 
+def reconnect(ctx: Ctx, container: str, networks: list[str]) -> None:
+    if networks:
+        log(f"reconnect {container} to {networks}")
+    while networks:
+        ctx.docker.networks.get(networks.pop(0)).connect(container)
+
+
 def partition_patroni_primary(tier: str) -> Callable[[Ctx, Result], None]:
     def run(ctx: Ctx, result: Result) -> None:
         result.tiers = [tier]
         load = Load(ctx, result.drill)
         fence = {"acked_after_cut": 0, "readonly_at": None, "stop": False}
+        cut: list[str] = []
+        leader = ""
         try:
             load.wait_acks(300)
             leader = ctx.patroni_leader(tier)
@@ -138,16 +147,16 @@ def partition_patroni_primary(tier: str) -> Callable[[Ctx, Result], None]:
             # Every network, the edge bridge included: all containers share it, so a member left on
             # it still reaches etcd and its replicas by name (no partition at all).
             networks = list(container.attrs["NetworkSettings"]["Networks"])
-            insert = ["timeout", "3", "runuser", "-u", "postgres", "--", "psql", "-h", "/run/postgresql", "-d", "nova",
+            insert = ["timeout", "10", "runuser", "-u", "postgres", "--", "psql", "-h", "/run/postgresql", "-d", "nova",
                       "-v", "ON_ERROR_STOP=1", "-Atc", "INSERT INTO novaload.fence_probe DEFAULT VALUES"]
-            created = container.exec_run(insert[:-1] + ["CREATE TABLE IF NOT EXISTS novaload.fence_probe "
+            created = container.exec_run(["timeout", "60", *insert[2:-1], "CREATE TABLE IF NOT EXISTS novaload.fence_probe "
                                                         "(at timestamptz NOT NULL DEFAULT now())"])
             if created.exit_code != 0:
                 raise DrillError(f"fence probe table on {leader}: {created.output.decode()[-300:]}")
 
             def probe(cut_at: float) -> None:
                 # Writes on the old primary itself (local socket, through docker exec: it has no
-                # network); acknowledged = psql returned success within 3 s.
+                # network); acknowledged = psql returned success within 10 s.
                 deadline = time.time() + 150
                 while not fence["stop"] and time.time() < deadline:
                     ran = container.exec_run(insert)
@@ -162,6 +171,7 @@ def partition_patroni_primary(tier: str) -> Callable[[Ctx, Result], None]:
             fault_at = time.time()
             for network in networks:
                 ctx.docker.networks.get(network).disconnect(leader)
+                cut.append(network)
             cut_at = time.time()
             prober = threading.Thread(target=probe, args=(cut_at,), daemon=True)
             prober.start()
@@ -171,14 +181,13 @@ def partition_patroni_primary(tier: str) -> Callable[[Ctx, Result], None]:
             wait_for(lambda: fence["readonly_at"] is not None, 60, what=f"{leader} refusing writes (demoted)")
             fence["stop"] = True
             prober.join(10)
-            log(f"{tier}: reconnect {leader} to {networks}")
-            for network in networks:
-                ctx.docker.networks.get(network).connect(leader)
+            reconnect(ctx, leader, cut)
             ctx.playbook(result.playbook, {"member": leader}, result)
             result.mttr_s = time.time() - fault_at
             time.sleep(3)
         finally:
             fence["stop"] = True
+            reconnect(ctx, leader, cut)   # whatever happened, the stack is left connected
             load.stop()
         record_losses(result, load, [tier])
         rewound = "pg_rewind" in ctx.container(leader).logs(since=int(fault_at)).decode(errors="replace")
