@@ -255,6 +255,12 @@ class Load:
         return json.loads(run.stdout)
 
 
+def one_line(text: str, limit: int = 240) -> str:
+    """A table cell: no newline, no pipe, bounded (the full text stays in results.json)."""
+    flat = " ".join(text.replace("|", "/").split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
 def write_results(ctx: Ctx, new: list[Result]) -> tuple[Path, Path]:
     """Merge ``new`` into results.{json,md} (a drill run again replaces its row) and print the table."""
     js = ctx.results_dir / "results.json"
@@ -276,7 +282,7 @@ def write_results(ctx: Ctx, new: list[Result]) -> tuple[Path, Path]:
     for r in results:
         lines.append(f"| {r.drill} | {r.alert or '-'} | {cell(r.detection_s)} | {cell(r.rto_s)} | {cell(r.acked)} | "
                      f"{cell(r.lost)} | {cell(r.mttr_s)} | {r.playbook or '-'} | "
-                     f"{'ok' if r.passed else 'MISS: ' + '; '.join(r.failures)} |")
+                     f"{'ok' if r.passed else 'MISS: ' + one_line('; '.join(r.failures))} |")
     notes = [f"- **{r.drill}**: " + "; ".join(r.notes) for r in results if r.notes]
     if notes:
         lines += ["", "Notes:", *notes]
