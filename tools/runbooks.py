@@ -76,16 +76,19 @@ def generated(stack: str = "dev") -> str:
 
     rows: list[tuple[str, str, str, str, str, str | None, str]] = []
     for d in drills:
-        tier = next(t for t in topology.tiers if d.name.endswith("-" + t))
+        tier = next((t for t in topology.tiers if d.name.endswith("-" + t)), "backup host")
         runbook_text = (ROOT / "runbooks" / d.runbook).read_text() if (ROOT / "runbooks" / d.runbook).exists() else ""
-        alert = next((a for a in rules if f"`{a}`" in runbook_text.split("## ", 1)[0]), "-")
+        alert = d.alert or next((a for a in rules if f"`{a}`" in runbook_text.split("## ", 1)[0]), "-")
         mode = {"kill-primary": "primary killed", "kill-master": "master killed", "partition-primary": "primary cut off its network",
                 "pitr": "data damaged by a bad write (restore to a time)", "tier-down": "every member down",
                 "lose-member": "a member killed (quorum kept)", "damage-backup": "a backup file corrupted",
-                "restic-restore": "data lost: restore from restic"}
+                "restic-restore": "data lost: restore from restic",
+                "backup-host-lost": "backup host lost (stale backups)"}
         kind = next(v for k, v in mode.items() if d.name.startswith(k))
         what = ("the data itself (a bad write or deletion)" if d.name.startswith(("pitr", "restic-restore"))
                 else "restores from that backup set" if d.name.startswith("damage-backup")
+                else "every backup and WAL archiving (the PITR window stops growing); writes go on"
+                if d.name.startswith("backup-host-lost")
                 else breaks(tier, d.name.startswith("tier-down")))
         rows.append((kind, tier, what, alert, d.runbook, d.playbook, d.name))
     for tier in topology.tiers.values():

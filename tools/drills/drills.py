@@ -23,6 +23,7 @@ class Drill:
     playbook: str | None    # ansible/playbooks/<file>, the one the runbook names
     ci: bool                # part of the CI subset (tests/e2e/test_drills.py)
     run: Callable[[Ctx, Result], None]
+    alert: str | None = None   # the alert it waits for, where its runbook covers several
 
 
 def member_key(ctx: Ctx, tier: str, container: str) -> str:
@@ -60,6 +61,18 @@ def wait_rto(load: Load, tier: str, applied_at: float, timeout: float = 90, sinc
     except DrillError:
         return None
     return load.rto(tier, applied_at, time.time()) + applied_at - (since if since is not None else applied_at)
+
+
+def kill_and_time_writes(ctx: Ctx, container: str, load: Load, watched: list[str], result: Result) -> float:
+    """Kill ``container``; result.rto_s = the worst of ``watched`` tiers' time to the next acknowledged
+    write (None if one never came back within 60 s). Returns the fault's start."""
+    fault_at = time.time()
+    ctx.container(container).kill()
+    killed_at = time.time()
+    rtos = {t: wait_rto(load, t, killed_at, timeout=60, since=fault_at) for t in watched}
+    known = [v for v in rtos.values() if v is not None]
+    result.rto_s = max(known) if len(known) == len(rtos) else None
+    return fault_at
 
 
 # ---------------------------------------------------------------- Patroni primary killed
@@ -325,12 +338,7 @@ def lose_cluster_member(tier: str, engine: str) -> Callable[[Ctx, Result], None]
                       else f"novaops-{ctx.stack}-{tier}-{len(ctx.members(tier))}")
             service = member_key(ctx, tier, victim)
             log(f"{tier}: docker kill {victim}")
-            fault_at = time.time()
-            ctx.container(victim).kill()
-            killed_at = time.time()
-            rtos = {t: wait_rto(load, t, killed_at, timeout=60, since=fault_at) for t in watched}
-            known = [v for v in rtos.values() if v is not None]
-            result.rto_s = max(known) if len(known) == len(rtos) else None
+            fault_at = kill_and_time_writes(ctx, victim, load, watched, result)
             result.alert = alert
             result.detection_s = ctx.wait_alert(alert, fault_at, {"service": service})
             ctx.playbook(result.playbook, {"tier": tier}, result)
@@ -348,12 +356,13 @@ def lose_cluster_member(tier: str, engine: str) -> Callable[[Ctx, Result], None]
 # ---------------------------------------------------------------- a damaged backup repository
 
 
-def scheduled_job(ctx: Ctx, cron_file: str, job: str) -> str:
-    """The command line cron runs for ``job`` (schedule, user and output redirection removed)."""
+def scheduled_job(ctx: Ctx, cron_file: str, job: str, marker: str | None = None) -> str:
+    """The command line cron runs for ``job`` (schedule, user and output redirection removed); the
+    line is the one holding ``--job <job> ``, or ``marker`` when given."""
     backup = ctx.container(f"novaops-{ctx.stack}-backup")
     text = backup.exec_run(["cat", cron_file]).output.decode()
     for line in text.splitlines():
-        if f"--job {job} " in line and not line.lstrip().startswith("#"):
+        if (marker or f"--job {job} ") in line and not line.lstrip().startswith("#"):
             return " ".join(line.split()[6:]).replace(" >/dev/null 2>&1", "")
     raise DrillError(f"{cron_file} on the backup host has no job {job}")
 
@@ -388,6 +397,51 @@ def damage_pgbackrest(tier: str) -> Callable[[Ctx, Result], None]:
     return run
 
 
+# ---------------------------------------------------------------- the backup host lost
+
+
+def archiver_failures(ctx: Ctx, tier: str) -> int:
+    """pg_stat_archiver.failed_count on the tier's primary (local socket, through docker exec)."""
+    ran = ctx.container(ctx.patroni_leader(tier)).exec_run(
+        ["runuser", "-u", "postgres", "--", "psql", "-h", "/run/postgresql", "-d", "postgres", "-Atc",
+         "SELECT failed_count FROM pg_stat_archiver"])
+    if ran.exit_code != 0:
+        raise DrillError(f"pg_stat_archiver on {tier}: {ran.output.decode()[-300:]}")
+    return int(ran.output.decode().strip() or 0)
+
+
+def lose_backup_host() -> Callable[[Ctx, Result], None]:
+    """The backup host killed under the workload: backups and WAL archiving stop (the stale-backup
+    fear). Writes must go on (archiving is asynchronous); BackupHostDown must reach the receiver;
+    recovery must prove archiving caught up (pgbackrest check on every tier)."""
+    def run(ctx: Ctx, result: Result) -> None:
+        tiers = ctx.tiers("patroni")
+        result.tiers = tiers
+        backup = f"novaops-{ctx.stack}-backup"
+        failed_before = {t: archiver_failures(ctx, t) for t in tiers}
+        load = Load(ctx, result.drill, tiers=tiers)
+        try:
+            load.wait_acks(300)
+            log(f"docker kill {backup} (the backup host)")
+            fault_at = kill_and_time_writes(ctx, backup, load, tiers, result)
+            result.alert = "BackupHostDown"
+            result.detection_s = ctx.wait_alert("BackupHostDown", fault_at, {})
+            failed_during = {t: archiver_failures(ctx, t) - failed_before[t] for t in tiers}
+            ctx.playbook(result.playbook, {}, result)
+            result.mttr_s = time.time() - fault_at
+            time.sleep(3)
+        finally:
+            if ctx.container(backup).status != "running":   # whatever happened, the host is left running
+                ctx.container(backup).start()
+            load.stop()
+        record_losses(result, load, tiers)
+        result.notes.append(f"WAL archive attempts that failed while the host was down: {failed_during}; "
+                            "recovery ran every tier's scheduled pgbackrest check (a forced WAL switch archived) "
+                            "and restic check; RTO = worst time to the next acknowledged write of the Patroni tiers")
+        check_targets(result)
+    return run
+
+
 # ---------------------------------------------------------------- restore from restic
 
 
@@ -396,8 +450,11 @@ def restic_restore(tier: str, engine: str) -> Callable[[Ctx, Result], None]:
         result.tiers = [tier]
         target = f"novaops-{ctx.stack}-{tier}-restore"
         backup = ctx.container(f"novaops-{ctx.stack}-backup")
-        job = scheduled_job(ctx, "/etc/cron.d/novaops-restic", f"restic-{tier}")
-        load = Load(ctx, result.drill, tiers=[tier] if engine == "valkey" else ctx.tiers("patroni")[:1], duration=120)
+        # JetStream: one cron line snapshots every stream (restic-streams), one restic tag per stream.
+        job = scheduled_job(ctx, "/etc/cron.d/novaops-restic", f"restic-{tier}",
+                            marker="/restic-streams" if engine == "nats" else None)
+        load = Load(ctx, result.drill, tiers=[tier] if engine in ("valkey", "nats") else ctx.tiers("patroni")[:1],
+                    duration=120)
         try:
             load.wait_acks(300)
             snapshot_at = time.time()
@@ -408,12 +465,32 @@ def restic_restore(tier: str, engine: str) -> Callable[[Ctx, Result], None]:
             time.sleep(2)
         finally:
             load.stop()
+        from tools.novaload.tiers import NATS_STREAM
         started = time.time()
-        ctx.playbook(result.playbook, {"target": tier, "restore_container": target}, result)
+        ctx.playbook(result.playbook, {"target": tier, "restore_container": target,
+                                       **({"stream": NATS_STREAM} if engine == "nats" else {})}, result)
         result.mttr_s = time.time() - started
         try:
             restored = ctx.container(target)
-            if engine == "valkey":
+            if engine == "nats":
+                from tools.novaload.load import read_ledger
+                header, acks, _, _ = read_ledger(load.ledger)
+                before = {(a["ref"], a["k"]) for a in acks if a["t"] == tier and a["ack"] < snapshot_at}
+                # Every message of the restored stream, read from the backup host over the tier network.
+                out = backup.exec_run(["nats-js-snapshot", "--server", f"{target}:4222", "--timeout", "30",
+                                       "dump", NATS_STREAM], demux=True)
+                stdout, stderr = (part or b"" for part in out.output)
+                if out.exit_code != 0:
+                    raise DrillError(f"dump of the restored {NATS_STREAM} failed: {stderr.decode()[-500:]}")
+                present = set()
+                for line in stdout.decode(errors="replace").splitlines():
+                    seq, _, data = line.split("\t", 2)
+                    present.add((f"{NATS_STREAM}:{seq}", data))
+                result.acked, result.lost = len(before), len(before - present)
+                result.notes.append(f"{NATS_STREAM} snapshot restored into {target} (single node, --replicas 1): "
+                                    f"{len(before) - result.lost} of {len(before)} events acknowledged before the "
+                                    f"snapshot present with the same sequence and payload; {len(present)} messages in all")
+            elif engine == "valkey":
                 from tools.novaload.load import read_ledger
                 header, acks, _, _ = read_ledger(load.ledger)
                 # The RDB comes from a replica: allow one second of replication before the job started.
@@ -460,7 +537,10 @@ def catalog(tiers: dict[str, tuple[str, int]]) -> list[Drill]:
     if patroni:
         drills.append(Drill(f"damage-backup-{patroni[0]}", "alert-backup.md", "recover-backup-repo.yml", ci=False,
                             run=damage_pgbackrest(patroni[0])))
-    for tier, engine in [(t, "valkey") for t in valkey] + [(t, e) for t, e in clustered if e == "etcd"]:
+    if patroni:
+        drills.append(Drill("backup-host-lost", "alert-host-down.md", "recover-backup-host.yml", ci=False,
+                            run=lose_backup_host(), alert="BackupHostDown"))
+    for tier, engine in [(t, "valkey") for t in valkey] + clustered:
         drills.append(Drill(f"restic-restore-{tier}", "failure-restic-restore.md", "recover-restic-restore.yml", ci=False,
                             run=restic_restore(tier, engine)))
     for tier, engine in clustered:

@@ -69,3 +69,25 @@ def test_cron_schedules_the_jobs(host):
     for needle in ("--job restic-working ", "--job restic-coordination ", "restic-streams", "--job restic-check "):
         assert needle in cron
     assert host.process.filter(comm="cron")
+
+
+def test_stream_restores_from_restic(host):
+    # The last test: it deletes the stream, then restores it from the restic snapshot
+    # ($JS.API.STREAM.RESTORE) and reads every message back.
+    nats = ("runuser -u backup -- nats-js-snapshot --server mol-restic-streams-1:4222 --user nova "
+            "--password-file /etc/novaops-restic/nats-password")
+    spool = "/tmp/mol-stream-restore"
+    host.run(f"rm -rf {spool}")
+    restored = _restic(host, f"restore latest --tag streams:EVENTS --target {spool}")
+    assert restored.rc == 0, restored.stderr
+    snap = host.run(f"find {spool} -name EVENTS.snap").stdout.strip()
+    assert snap, "EVENTS.snap not in the restored snapshot"
+    deleted = host.run(f"{nats} request '$JS.API.STREAM.DELETE.EVENTS'")
+    assert deleted.rc == 0 and '"success":true' in deleted.stdout.replace(" ", ""), deleted.stdout + deleted.stderr
+    restore = host.run(f"{nats} restore EVENTS {snap} --replicas 1")
+    assert restore.rc == 0, restore.stderr
+    assert json.loads(restore.stdout)["state"]["messages"] == 20
+    dump = host.run(f"{nats} dump EVENTS")
+    assert dump.rc == 0, dump.stderr
+    assert [line.split("\t") for line in dump.stdout.splitlines()] == \
+        [[str(i), "events.test", f"message {i}"] for i in range(1, 21)]
