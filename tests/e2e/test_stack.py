@@ -166,6 +166,7 @@ def test_nats_cluster_routes(stack):
 
 def test_jetstream_publish_ack_and_read_on_another_node(stack):
     import nats
+    import nats.js.errors
 
     members = list(stack.members("streams"))
     password = stack.secret("streams", "password")
@@ -176,7 +177,16 @@ def test_jetstream_publish_ack_and_read_on_another_node(stack):
         try:
             js_a, js_b = a.jetstream(timeout=10), b.jetstream(timeout=10)
             stream = f"E2E_{uuid.uuid4().hex[:6].upper()}"
-            await js_a.add_stream(name=stream, subjects=[f"{stream.lower()}.>"], num_replicas=3)
+            # Right after the stack starts a node may not have joined the meta group yet: an R3
+            # stream then has "no suitable peers for placement" (10005). Wait for it, bounded.
+            for attempt in range(30):
+                try:
+                    await js_a.add_stream(name=stream, subjects=[f"{stream.lower()}.>"], num_replicas=3)
+                    break
+                except nats.js.errors.BadRequestError as exc:
+                    if exc.err_code != 10005 or attempt == 29:
+                        raise
+                    await asyncio.sleep(2)
             ack = await js_a.publish(f"{stream.lower()}.events", b"nova-online")
             assert ack.stream == stream and ack.seq == 1
             info = await js_b.stream_info(stream)

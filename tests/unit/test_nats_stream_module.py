@@ -259,6 +259,20 @@ def test_transient_errors_are_retried_within_the_wait_budget():
                clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
 
 
+def test_no_suitable_peers_is_retried_then_reported():
+    # Right after the cluster starts, an R3 stream cannot be placed until every peer has joined.
+    placement = {"code": 400, "err_code": 10005, "description": "no suitable peers for placement"}
+    now = [0.0]
+    servers = [FakeJetStream(create_error=placement), FakeJetStream()]
+    result = ns.run(_params(wait=10), False, connect=lambda *a: _connect_to(servers.pop(0))(*a),
+                    clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert result[1] == "created" and now[0] > 0
+    now[0] = 0.0
+    with pytest.raises(ns.TransientError, match="no suitable peers for placement"):
+        ns.run(_params(wait=3), False, connect=lambda *a: _connect_to(FakeJetStream(create_error=placement))(*a),
+               clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+
+
 def test_credentials_read_from_server_config(tmp_path):
     conf = tmp_path / "nats.conf"
     conf.write_text(engine_configs.nats_conf(member="n1", members=["n1"], cluster_name="c", client_port=4222,

@@ -111,7 +111,9 @@ MAX_CONTROL_LINE = 64 * 1024
 MAX_PAYLOAD = 8 * 1024 * 1024
 ERR_STREAM_NOT_FOUND = 10059
 # JetStream API errors worth waiting out while a cluster forms.
-TRANSIENT_ERR_CODES = {10008}   # JetStream system temporarily unavailable
+# 10008: JetStream system temporarily unavailable; 10005: no suitable peers for placement (a node
+# has not yet joined the meta group: right after the cluster starts, an R3 stream cannot be placed).
+TRANSIENT_ERR_CODES = {10008, 10005}
 
 DURATION_KEYS = ("max_age", "duplicate_window")
 INT_KEYS = ("num_replicas", "max_bytes", "max_msgs", "max_msg_size", "max_consumers", "max_msgs_per_subject")
