@@ -353,3 +353,22 @@ def test_script_refuses_a_bad_config(tmp_path):
     run = subprocess.run([sys.executable, str(SCRIPT), "--config", str(config)], capture_output=True, text=True, timeout=30)
     assert run.returncode == 1
     assert "targets[0] (w-9): a nats probe needs user, password" in run.stderr
+
+
+def test_a_staggered_round_spreads_the_probes_over_the_interval():
+    # All at once, the probes queue behind each other for the CPU and measure their own contention.
+    targets = [target("valkey", service=f"w-{i}") for i in range(4)]
+    started: list[float] = []
+
+    def ok(t, timeout):
+        started.append(time.monotonic())
+
+    p = prober.Prober(_config(*targets, interval=1, timeout=0.2), CollectorRegistry(), probes={"valkey": ok},
+                      stagger=True)
+    assert p.start_offsets() == pytest.approx([0.0, 0.2, 0.4, 0.6])
+    begin = time.monotonic()
+    results = p.run_round()
+    assert all(r.success for r in results) and len(results) == 4
+    gaps = [b - a for a, b in zip(sorted(started), sorted(started)[1:])]
+    assert min(gaps) > 0.15 and time.monotonic() - begin < 1.5
+    assert prober.Prober(_config(*targets), CollectorRegistry(), probes={"valkey": ok}).start_offsets() == [0.0] * 4
