@@ -379,7 +379,9 @@ def _merge(report: Report, metrics: dict) -> None:
     probe, latency = metrics.get("probe"), metrics.get("latency", {})
     for tier in report.tiers:
         members = {s.service for s in tier.services}
-        ages = [age for target, age in metrics.get("backups", []) if target == tier.tier or target in members]
+        # JetStream backups are per stream: target "<tier>:<stream>".
+        ages = [age for target, age in metrics.get("backups", [])
+                if target == tier.tier or target in members or (target or "").startswith(f"{tier.tier}:")]
         tier.backup_age_s = min(ages) if ages else None
         degrading: set[str] = set()   # info alerts (baseline anomalies) are shown, not counted as degraded
         for alert in metrics.get("alerts", []):

@@ -70,7 +70,9 @@ class FakeSources(status.Sources):
                                 {"metric": {"service": "working-3"}, "value": [0, "1536"]}],
             status.BACKUPS: [{"metric": {"tool": "pgbackrest", "target": "episodic"}, "value": [0, "7200"]},
                              {"metric": {"tool": "restic", "target": "working"}, "value": [0, "600"]},
-                             {"metric": {"tool": "restic", "target": "working-1"}, "value": [0, "300"]}],
+                             {"metric": {"tool": "restic", "target": "working-1"}, "value": [0, "300"]},
+                             {"metric": {"tool": "restic", "target": "streams:NOVA_EVENTS"}, "value": [0, "900"]},
+                             {"metric": {"tool": "restic", "target": "streams:NOVA_AUDIT"}, "value": [0, "800"]}],
         }
         self.firing: list[dict] = []
         self.prometheus_down = False
@@ -121,7 +123,7 @@ def test_a_healthy_stack():
     assert svc["coordination-1"].lag == "1 entries" and svc["coordination-3"].lag == "0 entries"
     assert svc["working-1"].probe == 1 and svc["working-1"].probe_latency_ms == pytest.approx(2.1)
     backups = {t.tier: t.backup_age_s for t in report.tiers}
-    assert backups == {"working": 300, "episodic": 7200, "streams": None, "coordination": None}
+    assert backups == {"working": 300, "episodic": 7200, "streams": 800, "coordination": None}
     table = status.render_table(report)
     assert "healthy: 4 tiers, 12 services" in table
     for name in svc:
