@@ -13,9 +13,8 @@ ROLES = sorted(p.parents[2].name for p in (ROOT / "ansible" / "roles").glob("*/m
 
 pytestmark = [
     pytest.mark.docker,
-    pytest.mark.skipif(os.environ.get("NOVAOPS_ANSIBLE_TESTS") != "1",
-                       reason="molecule scenarios run with NOVAOPS_ANSIBLE_TESTS=1 (the whole set has not yet "
-                              "passed in one CI run within its time limit)"),
+    pytest.mark.skipif(os.environ.get("NOVAOPS_ANSIBLE_TESTS", "1") == "0",
+                       reason="NOVAOPS_ANSIBLE_TESTS=0: the molecule scenarios are left out"),
 ]
 
 
