@@ -67,8 +67,10 @@ def stack() -> Stack:
         yield Stack(STACK, load_outputs(str(ROOT), STACK, show_secrets=True), 0.0)
         return
     client = docker.from_env()
-    teardown(str(ROOT), STACK, delete_data=True, out=lambda line: None)
+    # Leftovers by label first: a container an interrupted drill left on a stack network (a
+    # restore container) would make the teardown fail to remove that network.
     remove_leftovers(client, STACK)
+    teardown(str(ROOT), STACK, delete_data=True, out=lambda line: None)
     started = time.monotonic()
     result = realize(str(ROOT), STACK, realizer_overrides(STACK))
     up = Stack(STACK, result.outputs, time.monotonic() - started)
