@@ -80,10 +80,12 @@ DATABASE_ENGINES: dict[str, Kind] = {
             name="patroni", image="postgres", role="database",
                         # The volume holds PGDATA's parent: Patroni renames PGDATA after a failed bootstrap,
             # which a mount point cannot survive.
-            ports={"postgres": 5432, "patroni": 8008}, data_path="/var/lib/postgresql",
+            ports={"postgres": 5432, "patroni": 8008, "node": 9100}, data_path="/var/lib/postgresql",
             healthcheck=("CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"),
             scrapes=(Scrape(port="patroni"),
-                     Scrape(port="postgres", via="postgres-exporter", path="/probe", job="postgres", auth_per_tier=True)),
+                     Scrape(port="postgres", via="postgres-exporter", path="/probe", job="postgres", auth_per_tier=True),
+                     # node exporter inside the member (images/postgres): its data volume's free space.
+                     Scrape(port="node", job="member-disk")),
             secrets=("superuser", "replication", "rewind", "monitor"), min_memory_mb=128,
             extensions=("vector", "age", "timescaledb"), dcs_engine="etcd", router="pg-router",
             # The monitor login role, as the postgres exporter (engine_configs.bootstrap_sql).

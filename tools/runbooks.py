@@ -83,12 +83,15 @@ def generated(stack: str = "dev") -> str:
                 "pitr": "data damaged by a bad write (restore to a time)", "tier-down": "every member down",
                 "lose-member": "a member killed (quorum kept)", "damage-backup": "a backup file corrupted",
                 "restic-restore": "data lost: restore from restic",
-                "backup-host-lost": "backup host lost (stale backups)"}
+                "backup-host-lost": "backup host lost (stale backups)",
+                "disk-full-replica": "a replica's data volume full"}
         kind = next(v for k, v in mode.items() if d.name.startswith(k))
         what = ("the data itself (a bad write or deletion)" if d.name.startswith(("pitr", "restic-restore"))
                 else "restores from that backup set" if d.name.startswith("damage-backup")
                 else "every backup and WAL archiving (the PITR window stops growing); writes go on"
                 if d.name.startswith("backup-host-lost")
+                else "that replica (it stops replaying); a two-member tier runs without a synchronous copy until "
+                     "it is back" if d.name.startswith("disk-full-replica")
                 else breaks(tier, d.name.startswith("tier-down")))
         rows.append((kind, tier, what, alert, d.runbook, d.playbook, d.name))
     for tier in topology.tiers.values():

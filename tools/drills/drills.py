@@ -6,6 +6,8 @@ Patroni tier, the Valkey drills for each Valkey tier, and so on.
 """
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -442,6 +444,127 @@ def lose_backup_host() -> Callable[[Ctx, Result], None]:
     return run
 
 
+# ---------------------------------------------------------------- a replica's disk full
+
+
+FILLER = "novaops-drill-filler"
+
+
+class SmallDisk:
+    """The member's data volume moved onto a tmpfs of its used size + ``headroom_mb`` for the
+    drill, and back onto the docker host's disk after it (docker keeps the volume; its directory
+    gets the tmpfs bind-mounted over it while the container is stopped). A real volume shares the
+    docker host's disk, which a drill must not fill. Needs root on the docker host itself."""
+
+    def __init__(self, ctx: Ctx, container: str, headroom_mb: int = 256):
+        self.ctx, self.container, self.headroom_mb = ctx, container, headroom_mb
+        data_path = "/var/lib/postgresql"
+        mounts = [m for m in ctx.container(container).attrs["Mounts"] if m.get("Destination") == data_path]
+        if not mounts or mounts[0].get("Type") != "volume":
+            raise DrillError(f"{container}: no data volume at {data_path}")
+        self.source = mounts[0]["Source"]       # the volume's directory on the docker host
+        self.tmpfs = f"/run/{container}-drill-disk"
+        if os.geteuid() != 0 or not os.path.isdir(self.source):
+            raise DrillError(f"{container}: the disk-full drill mounts a small tmpfs over {self.source}: it needs "
+                             "root on the docker host itself (not a remote DOCKER_HOST)")
+        if os.path.ismount(self.source) or os.path.ismount(self.tmpfs):
+            raise DrillError(f"{self.source} or {self.tmpfs} is a mount point already (a drill left it?): "
+                             "stop the member, copy the tmpfs back, umount both")
+
+    @staticmethod
+    def sh(*argv: str) -> str:
+        ran = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        if ran.returncode != 0:
+            raise DrillError(f"{' '.join(argv)}: {ran.stderr.strip()[-300:]}")
+        return ran.stdout
+
+    def shrink(self) -> int:
+        """Stop the member, copy its volume onto the tmpfs, start it there. Returns the tmpfs size (MiB)."""
+        container = self.ctx.container(self.container)
+        container.stop(timeout=30)
+        used_mb = int(self.sh("du", "-sxm", self.source).split()[0])
+        size_mb = used_mb + self.headroom_mb
+        os.makedirs(self.tmpfs, exist_ok=True)
+        self.sh("mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0755", "tmpfs", self.tmpfs)
+        self.sh("cp", "-a", f"{self.source}/.", f"{self.tmpfs}/")
+        self.sh("mount", "--bind", self.tmpfs, self.source)
+        container.start()
+        return size_mb
+
+    def fill(self) -> None:
+        """Write a file next to data/ until the volume is full (dd stops at ENOSPC)."""
+        subprocess.run(["dd", "if=/dev/zero", f"of={self.source}/{FILLER}", "bs=1M", "status=none"],
+                       capture_output=True, timeout=120)
+
+    def free(self) -> None:
+        if os.path.exists(f"{self.source}/{FILLER}"):
+            os.remove(f"{self.source}/{FILLER}")
+
+    def restore(self) -> None:
+        """Stop the member, copy the tmpfs back over the volume's directory, start it."""
+        if not os.path.ismount(self.tmpfs):
+            return
+        self.free()
+        container = self.ctx.container(self.container)
+        container.stop(timeout=30)
+        if os.path.ismount(self.source):
+            self.sh("umount", self.source)
+        if os.path.ismount(self.source):    # never delete through the bind mount
+            raise DrillError(f"{self.source} still a mount point; the data is in {self.tmpfs}")
+        self.sh("find", self.source, "-mindepth", "1", "-delete")
+        self.sh("cp", "-a", f"{self.tmpfs}/.", f"{self.source}/")
+        self.sh("umount", self.tmpfs)
+        os.rmdir(self.tmpfs)
+        container.start()
+
+
+def fill_replica_disk(tier: str) -> Callable[[Ctx, Result], None]:
+    """The sync standby's data volume fills up under the workload. The primary must stop waiting
+    for it and go on accepting writes; MemberDiskFull must reach the receiver; recovery (free the
+    space, recover-patroni-member.yml) must bring it back streaming."""
+    def run(ctx: Ctx, result: Result) -> None:
+        result.tiers = [tier]
+        sync = [m["name"] for m in ctx.patroni_cluster(tier)["members"] if m["role"] == "sync_standby"]
+        if not sync:
+            raise DrillError(f"{tier}: no sync standby to fill ({ctx.patroni_cluster(tier)['members']})")
+        victim = ctx.members(tier)[sync[0]]["container"]
+        disk = SmallDisk(ctx, victim)
+        try:
+            # Set-up, not timed: the member moves onto a small disk and must be sync standby again.
+            size_mb = disk.shrink()
+            log(f"{tier}: {victim} restarted on a {size_mb} MiB tmpfs")
+            wait_for(lambda: ctx.patroni_healthy(tier) and any(
+                m["name"] == sync[0] and m["role"] == "sync_standby" for m in ctx.patroni_cluster(tier)["members"]),
+                120, 2, what=f"{victim} streaming as sync standby on the small disk")
+            load = Load(ctx, result.drill)
+            try:
+                load.wait_acks(300)
+                log(f"{tier}: fill {victim}'s data volume")
+                fault_at = time.time()
+                disk.fill()
+                result.rto_s = wait_rto(load, tier, time.time(), since=fault_at)
+                result.alert = "MemberDiskFull"
+                result.detection_s = ctx.wait_alert("MemberDiskFull", fault_at, {"service": sync[0]})
+                crashed = "No space left on device" in ctx.container(victim).logs(since=int(fault_at)).decode(errors="replace")
+                roles = {m["name"]: (m["role"], m.get("state")) for m in ctx.patroni_cluster(tier)["members"]}
+                log(f"{tier}: runbook step 1, free the space (remove {FILLER})")
+                disk.free()
+                ctx.playbook(result.playbook, {"member": victim}, result)
+                result.mttr_s = time.time() - fault_at
+                time.sleep(3)
+            finally:
+                load.stop()
+            record_losses(result, load, [tier])
+            result.notes.append(f"{victim} (sync standby) on a {size_mb} MiB tmpfs, filled: "
+                                f"{'PANIC No space left on device in its log' if crashed else 'no ENOSPC in its log'}; "
+                                f"members while full: {roles}")
+        finally:
+            disk.restore()
+            wait_for(lambda: ctx.patroni_healthy(tier), 180, 2, what=f"{tier} healthy with {victim} back on its volume")
+        check_targets(result)
+    return run
+
+
 # ---------------------------------------------------------------- restore from restic
 
 
@@ -517,6 +640,8 @@ def catalog(tiers: dict[str, tuple[str, int]]) -> list[Drill]:
     """Every drill, in the order the runner takes them. ``tiers``: tier -> (engine, members), in
     catalog order (from the stack outputs, or from the catalog for the runbook tests)."""
     patroni = [t for t, (engine, _) in tiers.items() if engine == "patroni"]
+    # The smallest Patroni tier: stopping it costs least to restart.
+    smallest = min(patroni, key=lambda t: (tiers[t][1], t)) if patroni else ""
     valkey = [t for t, (engine, _) in tiers.items() if engine == "valkey"]
     clustered = [(t, engine) for t, (engine, _) in tiers.items() if engine in ("nats", "etcd")]
     drills: list[Drill] = []
@@ -530,14 +655,13 @@ def catalog(tiers: dict[str, tuple[str, int]]) -> list[Drill]:
         drills.append(Drill(f"partition-primary-{patroni[0]}", "failure-patroni-partition.md",
                             "recover-patroni-member.yml", ci=False, run=partition_patroni_primary(patroni[0])))
         drills.append(Drill(f"pitr-{patroni[0]}", "failure-pitr.md", "recover-pitr.yml", ci=False, run=pitr(patroni[0])))
-        # The smallest Patroni tier: stopping it costs least to restart.
-        smallest = min(patroni, key=lambda t: (tiers[t][1], t))
         drills.append(Drill(f"tier-down-{smallest}", "alert-tier-down.md", "recover-tier.yml", ci=True,
                             run=stop_whole_tier(smallest)))
-    if patroni:
         drills.append(Drill(f"damage-backup-{patroni[0]}", "alert-backup.md", "recover-backup-repo.yml", ci=False,
                             run=damage_pgbackrest(patroni[0])))
-    if patroni:
+        # Its replica is the primary's only synchronous partner (two members: the worst case).
+        drills.append(Drill(f"disk-full-replica-{smallest}", "failure-member-disk-full.md", "recover-patroni-member.yml",
+                            ci=False, run=fill_replica_disk(smallest), alert="MemberDiskFull"))
         drills.append(Drill("backup-host-lost", "alert-host-down.md", "recover-backup-host.yml", ci=False,
                             run=lose_backup_host(), alert="BackupHostDown"))
     for tier, engine in [(t, "valkey") for t in valkey] + clustered:
