@@ -527,7 +527,9 @@ def fill_replica_disk(tier: str) -> Callable[[Ctx, Result], None]:
         sync = [m["name"] for m in ctx.patroni_cluster(tier)["members"] if m["role"] == "sync_standby"]
         if not sync:
             raise DrillError(f"{tier}: no sync standby to fill ({ctx.patroni_cluster(tier)['members']})")
-        victim = ctx.members(tier)[sync[0]]["container"]
+        # Patroni names members after their containers.
+        victim = sync[0]
+        service = member_key(ctx, tier, victim)
         disk = SmallDisk(ctx, victim)
         try:
             # Set-up, not timed: the member moves onto a small disk and must be sync standby again.
@@ -542,9 +544,9 @@ def fill_replica_disk(tier: str) -> Callable[[Ctx, Result], None]:
                 log(f"{tier}: fill {victim}'s data volume")
                 fault_at = time.time()
                 disk.fill()
-                result.rto_s = wait_rto(load, tier, time.time(), since=fault_at)
+                first_ack = wait_rto(load, tier, time.time(), since=fault_at)
                 result.alert = "MemberDiskFull"
-                result.detection_s = ctx.wait_alert("MemberDiskFull", fault_at, {"service": sync[0]})
+                result.detection_s = ctx.wait_alert("MemberDiskFull", fault_at, {"service": service})
                 crashed = "No space left on device" in ctx.container(victim).logs(since=int(fault_at)).decode(errors="replace")
                 roles = {m["name"]: (m["role"], m.get("state")) for m in ctx.patroni_cluster(tier)["members"]}
                 log(f"{tier}: runbook step 1, free the space (remove {FILLER})")
@@ -554,8 +556,14 @@ def fill_replica_disk(tier: str) -> Callable[[Ctx, Result], None]:
                 time.sleep(3)
             finally:
                 load.stop()
+            # Writes are not refused here but may wait for the lost sync standby until Patroni
+            # drops it: RTO is the longest wait of a write issued between the fault and recovery.
+            longest = load.longest_wait(tier, fault_at, fault_at + result.mttr_s) if result.mttr_s else None
+            result.rto_s = max(first_ack, longest) if first_ack is not None and longest is not None else None
+            failed = load.failed_after(tier, fault_at, fault_at + (result.mttr_s or 0))
             record_losses(result, load, [tier])
-            result.notes.append(f"{victim} (sync standby) on a {size_mb} MiB tmpfs, filled: "
+            result.notes.append(f"RTO = longest wait of a {tier} write issued during the fault ({failed} refused); "
+                                f"{victim} (sync standby) on a {size_mb} MiB tmpfs, filled: "
                                 f"{'PANIC No space left on device in its log' if crashed else 'no ENOSPC in its log'}; "
                                 f"members while full: {roles}")
         finally:

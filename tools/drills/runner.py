@@ -172,6 +172,27 @@ class Ctx:
         except DrillError:
             return None
 
+    def settle_alerts(self, since: float, timeout: float = 90) -> list[str]:
+        """Wait (bounded) until every alert that reached the receiver firing since ``since`` and
+        has resolved at Prometheus has reached the receiver resolved. Alertmanager sends a new alert of a group that still holds one only at
+        the group's next group_interval (1 m), so a drill right after another with the same alert
+        would measure that wait, not the detection. Returns the alert names still firing."""
+        def ident(labels: dict) -> tuple:
+            return tuple(labels.get(k) for k in ("alertname", "tier", "service"))
+
+        def still_firing() -> list[str]:
+            last: dict[str, dict] = {}
+            for alert in sorted(self.received_alerts(since), key=lambda a: a["received_at"]):
+                last[json.dumps(alert["labels"], sort_keys=True)] = alert
+            # Alerts that go on firing at Prometheus (an SLO burn over its hour) are not waited for.
+            active = {ident(r["metric"]) for r in self.prometheus_query('ALERTS{alertstate="firing"}')}
+            return sorted({a["labels"]["alertname"] for a in last.values()
+                           if a.get("status") == "firing" and ident(a["labels"]) not in active})
+        deadline = time.time() + timeout
+        while (firing := still_firing()) and time.time() < deadline:
+            time.sleep(2)
+        return firing
+
     # -------------------------------------------------------------- recovery playbooks
 
     def playbook(self, name: str, extra: dict[str, Any], result: Result, timeout: float = 600) -> float:
@@ -239,6 +260,13 @@ class Load:
         _, acks, _, _ = read_ledger(self.ledger)
         after = [a["ack"] for a in acks if a["t"] == tier and a["start"] > fault_at and a["ack"] <= until]
         return (min(after) - fault_at) if after else None
+
+    def longest_wait(self, tier: str, since: float, until: float) -> float | None:
+        """The longest a write of ``tier`` started in [since, until] waited for its acknowledgement
+        (a fault that pauses writes without refusing them shows here, not in ``rto``)."""
+        _, acks, _, _ = read_ledger(self.ledger)
+        waits = [a["ack"] - a["start"] for a in acks if a["t"] == tier and since <= a["start"] <= until]
+        return max(waits) if waits else None
 
     def failed_after(self, tier: str, fault_at: float, until: float) -> int:
         _, _, errors, _ = read_ledger(self.ledger)
