@@ -669,7 +669,7 @@ def catalog(tiers: dict[str, tuple[str, int]]) -> list[Drill]:
                             run=damage_pgbackrest(patroni[0])))
         # Its replica is the primary's only synchronous partner (two members: the worst case).
         drills.append(Drill(f"disk-full-replica-{smallest}", "failure-member-disk-full.md", "recover-patroni-member.yml",
-                            ci=False, run=fill_replica_disk(smallest), alert="MemberDiskFull"))
+                            ci=True, run=fill_replica_disk(smallest), alert="MemberDiskFull"))
         drills.append(Drill("backup-host-lost", "alert-host-down.md", "recover-backup-host.yml", ci=False,
                             run=lose_backup_host(), alert="BackupHostDown"))
     for tier, engine in [(t, "valkey") for t in valkey] + clustered:
