@@ -564,7 +564,7 @@ def fill_replica_disk(tier: str) -> Callable[[Ctx, Result], None]:
             record_losses(result, load, [tier])
             result.notes.append(f"RTO = longest wait of a {tier} write issued during the fault ({failed} refused); "
                                 f"{victim} (sync standby) on a {size_mb} MiB tmpfs, filled: "
-                                f"{'PANIC No space left on device in its log' if crashed else 'no ENOSPC in its log'}; "
+                                f"{'No space left on device in its log (it crash-loops)' if crashed else 'no ENOSPC in its log'}; "
                                 f"members while full: {roles}")
         finally:
             disk.restore()
