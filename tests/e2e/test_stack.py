@@ -171,23 +171,34 @@ def test_jetstream_publish_ack_and_read_on_another_node(stack):
     members = list(stack.members("streams"))
     password = stack.secret("streams", "password")
 
+    # Right after the stack starts JetStream may still be forming: no meta leader yet (503,
+    # or no reply in time), a node not in the meta group ("no suitable peers for placement",
+    # 10005), the new stream's own leader not elected (no responders to the publish). Each is
+    # waited out, bounded; the publish carries a message id, so a retried one is not stored twice.
+    transient = (nats.js.errors.ServiceUnavailableError, nats.js.errors.NoStreamResponseError,
+                 nats.errors.TimeoutError, nats.errors.NoRespondersError)
+
+    async def create_and_publish(js, stream: str):
+        for attempt in range(40):
+            last = attempt == 39
+            try:
+                await js.add_stream(name=stream, subjects=[f"{stream.lower()}.>"], num_replicas=3)
+                return await js.publish(f"{stream.lower()}.events", b"nova-online", headers={"Nats-Msg-Id": "e2e-1"})
+            except nats.js.errors.BadRequestError as exc:
+                if exc.err_code != 10005 or last:
+                    raise
+            except transient:
+                if last:
+                    raise
+            await asyncio.sleep(2)
+
     async def run():
         a = await nats.connect(f"nats://nova:{password}@{LOCAL}:{stack.port('streams', members[0], 'client')}", connect_timeout=5)
         b = await nats.connect(f"nats://nova:{password}@{LOCAL}:{stack.port('streams', members[1], 'client')}", connect_timeout=5)
         try:
             js_a, js_b = a.jetstream(timeout=10), b.jetstream(timeout=10)
             stream = f"E2E_{uuid.uuid4().hex[:6].upper()}"
-            # Right after the stack starts a node may not have joined the meta group yet: an R3
-            # stream then has "no suitable peers for placement" (10005). Wait for it, bounded.
-            for attempt in range(30):
-                try:
-                    await js_a.add_stream(name=stream, subjects=[f"{stream.lower()}.>"], num_replicas=3)
-                    break
-                except nats.js.errors.BadRequestError as exc:
-                    if exc.err_code != 10005 or attempt == 29:
-                        raise
-                    await asyncio.sleep(2)
-            ack = await js_a.publish(f"{stream.lower()}.events", b"nova-online")
+            ack = await create_and_publish(js_a, stream)
             assert ack.stream == stream and ack.seq == 1
             info = await js_b.stream_info(stream)
             assert info.config.num_replicas == 3 and len(info.cluster.replicas or []) == 2
@@ -198,7 +209,7 @@ def test_jetstream_publish_ack_and_read_on_another_node(stack):
             await a.close()
             await b.close()
 
-    asyncio.run(asyncio.wait_for(run(), 60))
+    asyncio.run(asyncio.wait_for(run(), 150))
 
 
 # ---------------------------------------------------------------- etcd
