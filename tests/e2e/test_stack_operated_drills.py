@@ -16,7 +16,6 @@ results table.
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -51,8 +50,7 @@ def test_drill(drill_ctx, name):
     drill = next(d for d in catalog(stack_tiers(drill_ctx)) if d.name == name)
     result = Result(drill.name, drill.runbook, drill.playbook)
     # As `python -m tools.drills`: the previous drill's alerts resolved at the receiver first.
-    drill_ctx.settle_alerts(getattr(drill_ctx, "previous_start", time.time() - 300))
-    drill_ctx.previous_start = time.time()
+    drill_ctx.settle_alerts()
     drill.run(drill_ctx, result)
     write_results(drill_ctx, [result])
     hard = [f for f in result.failures if not f.startswith("RTO")]

@@ -51,14 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         drills = [d for d in drills if d.ci]
 
     results: list[Result] = []
-    # Before each drill, the alerts of the previous one (or of the last 5 minutes) resolved.
-    previous_start = time.time() - 300
     for drill in drills:
         result = Result(drill.name, drill.runbook, drill.playbook)
-        firing = ctx.settle_alerts(previous_start)
+        firing = ctx.settle_alerts()
         if firing:
             log(f"still firing at the receiver after the previous drill: {firing}")
-        previous_start = time.time()
         log(f"=== drill {drill.name}")
         started = time.monotonic()
         try:

@@ -458,7 +458,8 @@ class SmallDisk:
 
     def __init__(self, ctx: Ctx, container: str, headroom_mb: int = 256):
         self.ctx, self.container, self.headroom_mb = ctx, container, headroom_mb
-        data_path = "/var/lib/postgresql"
+        from components.kinds import DATABASE_ENGINES
+        data_path = DATABASE_ENGINES["patroni"].data_path
         mounts = [m for m in ctx.container(container).attrs["Mounts"] if m.get("Destination") == data_path]
         if not mounts or mounts[0].get("Type") != "volume":
             raise DrillError(f"{container}: no data volume at {data_path}")
@@ -536,7 +537,7 @@ def fill_replica_disk(tier: str) -> Callable[[Ctx, Result], None]:
             size_mb = disk.shrink()
             log(f"{tier}: {victim} restarted on a {size_mb} MiB tmpfs")
             wait_for(lambda: ctx.patroni_healthy(tier) and any(
-                m["name"] == sync[0] and m["role"] == "sync_standby" for m in ctx.patroni_cluster(tier)["members"]),
+                m["name"] == victim and m["role"] == "sync_standby" for m in ctx.patroni_cluster(tier)["members"]),
                 120, 2, what=f"{victim} streaming as sync standby on the small disk")
             load = Load(ctx, result.drill)
             try:

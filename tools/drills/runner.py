@@ -90,6 +90,7 @@ class Ctx:
             raise DrillError("stack outputs: monitoring.alert-receiver missing (dev stacks only: drills need the dev webhook)")
         self.docker = docker.from_env(timeout=60)
         self.results_dir = results_dir or ROOT / ".novaops" / stack / "drills"
+        self.previous_drill_start = time.time() - 300   # settle_alerts: since when to look
         self.results_dir.mkdir(parents=True, exist_ok=True)
         from components.inventory import inventory_path, inventory_text
         self.inventory = inventory_path(stack)
@@ -172,11 +173,15 @@ class Ctx:
         except DrillError:
             return None
 
-    def settle_alerts(self, since: float, timeout: float = 90) -> list[str]:
-        """Wait (bounded) until every alert that reached the receiver firing since ``since`` and
-        has resolved at Prometheus has reached the receiver resolved. Alertmanager sends a new alert of a group that still holds one only at
-        the group's next group_interval (1 m), so a drill right after another with the same alert
-        would measure that wait, not the detection. Returns the alert names still firing."""
+    def settle_alerts(self, timeout: float = 90) -> list[str]:
+        """Before a drill: wait (bounded) until every alert that reached the receiver firing since
+        the previous drill started (the first time: in the last 5 minutes) and has resolved at
+        Prometheus has reached the receiver resolved. Alertmanager sends a new alert of a group
+        that still holds one only at the group's next group_interval (1 m), so a drill right after
+        another with the same alert would measure that wait, not the detection. Returns the alert
+        names still firing."""
+        since = self.previous_drill_start
+
         def ident(labels: dict) -> tuple:
             return tuple(labels.get(k) for k in ("alertname", "tier", "service"))
 
@@ -191,6 +196,7 @@ class Ctx:
         deadline = time.time() + timeout
         while (firing := still_firing()) and time.time() < deadline:
             time.sleep(2)
+        self.previous_drill_start = time.time()
         return firing
 
     # -------------------------------------------------------------- recovery playbooks
