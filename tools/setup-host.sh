@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for the stack and its tests; safe to run again (it skips what is done).
-#   - Debian packages: the Docker engine, mmdebstrap (base image), openssh-client (SSH checks)
+#   - Debian packages: the Docker engine, mmdebstrap (base image), openssh-client (SSH checks),
+#     python3 with python3-venv
 #   - dockerd started when nothing answers (machines without systemd)
 #   - .venv with requirements.txt
 #   - the Dockerfiles' base image tag (pulled, or built from Debian packages)
@@ -14,6 +15,8 @@ need_pkgs=()
 command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v mmdebstrap >/dev/null || need_pkgs+=(mmdebstrap)
 command -v ssh >/dev/null || need_pkgs+=(openssh-client)
+# The .venv below: Debian's python3 makes venvs only with python3-venv (ensurepip).
+{ command -v python3 >/dev/null && python3 -c 'import ensurepip' 2>/dev/null; } || need_pkgs+=(python3 python3-venv)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   as_root apt-get update -qq
