@@ -1,0 +1,20 @@
+"""The one HTTP-JSON helper: Patroni's, Prometheus', Alertmanager's and the NATS monitor's APIs."""
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+
+def http_json(url: str, body: Any = None, method: str | None = None, timeout: float = 5) -> Any:
+    """GET ``url`` (POST with a JSON ``body``) and decode the JSON answer; None for an empty body.
+
+    Raises urllib's errors (HTTPError for a non-2xx status, URLError/OSError when unreachable)
+    and ValueError for a body that is not JSON.
+    """
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else None
