@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import member_files as mf
+from components.engines import part
 from components.containers import ServiceContainerArgs, service_container
 from components.model import Division, Service, Topology
 
@@ -23,9 +23,10 @@ class _SshHost(pulumi.ComponentResource):
     def __init__(self, type_: str, name: str, args: HostArgs, opts: pulumi.ResourceOptions | None):
         super().__init__(type_, name, None, opts)
         topo, svc = args.topology, args.service
-        files = pulumi.Output.from_input(args.authorized_key).apply(mf.host_files)
+        host_files = part(svc.kind.name, "files").host_files
+        files = pulumi.Output.from_input(args.authorized_key).apply(host_files)
         self.container = service_container(
-            ServiceContainerArgs(topo, svc, args.image, files, mf.host_files("<key>")),
+            ServiceContainerArgs(topo, svc, args.image, files, host_files("<key>")),
             parent=self, provider=args.provider)
         host, port = topo.endpoint(None, svc, "ssh")
         self.ssh = {"host": host, "port": port, "user": "novaops", "container": svc.container}

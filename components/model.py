@@ -14,7 +14,8 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-from components.kinds import BACKUP_HOST, DATABASE_ENGINES, DIVISION_HOST, MONITORING, ROUTERS, Kind
+from components import engines
+from components.kinds import Kind
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 PROJECT = "novaops"
@@ -207,76 +208,127 @@ def build_topology(
     catalog: Mapping[str, Any] | None = None,
 ) -> Topology:
     """Merge ``catalog`` with the stack's ``config`` (keys without the ``novaops:`` prefix,
-    structured values already parsed) and validate the result."""
-    catalog = catalog if catalog is not None else load_catalog()
-    problems = _Problems()
-    cfg = dict(config)
-    prefix = f"{PROJECT}-{stack}"
-    if not NAME_RE.match(stack):
-        problems.add("stack", f"stack name {stack!r} must be lower-case letters, digits and '-' (it prefixes docker names)")
+    structured values already parsed) and validate the result: every problem is reported at once."""
+    b = _Builder(stack, config, is_secret, catalog if catalog is not None else load_catalog())
+    specs = b.tier_specs()
+    order = _dependency_order(specs, b.problems)
+    secrets = b.tier_secrets(specs)
+    b.check_config_keys(secrets)
+    networks = b.networks(specs, order)
+    tiers = b.tiers(specs, order, secrets)
+    grafana_image = b.grafana_image()
+    monitoring = b.monitoring(grafana_image)
+    divisions = b.divisions(specs)
+    backup = b.backup(order)
+    b.problems.raise_if_any()
+    topology = Topology(stack, b.environment, b.docker_hosts, tiers, monitoring, divisions, backup, networks,
+                        grafana_image)
+    _check_reachability(topology, b.problems)
+    b.problems.raise_if_any()
+    return topology
 
 
-    environment = cfg.get("environment", "dev")
-    if environment not in ("dev", "prod"):
-        problems.add(f"{PROJECT}:environment", f"must be 'dev' or 'prod' (got {environment!r})")
+def _only_kind(role: str) -> Kind:
+    """The one kind of ``role`` (division hosts, the backup host)."""
+    (kind,) = engines.kinds_of_role(role).values()
+    return kind
 
-    port_offset = cfg.get("portOffset", 0)
-    if not _is_int(port_offset) or not 0 <= port_offset <= 20000:
-        problems.add(f"{PROJECT}:portOffset", f"must be a whole number from 0 to 20000 (got {port_offset!r})")
-        port_offset = 0
 
-    docker_hosts = _docker_hosts(cfg, problems)
-    placement = cfg.get("placement") or {}
-    if not isinstance(placement, dict):
-        problems.add(f"{PROJECT}:placement", "must be a map of tier or group name to docker host name")
-        placement = {}
+class _Builder:
+    """The phases of build_topology; each records its problems and keeps going."""
 
-    def host_of(key: str) -> str:
-        host = placement.get(key, LOCAL_HOST if LOCAL_HOST in docker_hosts else next(iter(docker_hosts), LOCAL_HOST))
-        if host not in docker_hosts:
-            problems.add(f"{PROJECT}:placement.{key}", f"docker host {host!r} is not declared in {PROJECT}:dockerHosts")
+    def __init__(self, stack: str, config: Mapping[str, Any], is_secret: Callable[[str], bool],
+                 catalog: Mapping[str, Any]) -> None:
+        self.problems = _Problems()
+        self.cfg = dict(config)
+        self.catalog = catalog
+        self.is_secret = is_secret
+        self.prefix = f"{PROJECT}-{stack}"
+        self.used_ports: dict[int, str] = {}
+        self._networks: dict[tuple[str, str], Network] = {}
+        if not NAME_RE.match(stack):
+            self.problems.add("stack", f"stack name {stack!r} must be lower-case letters, digits and '-' "
+                                       "(it prefixes docker names)")
+        self._settings()
+
+    # ---- stack-wide settings
+    def _settings(self) -> None:
+        cfg, problems = self.cfg, self.problems
+        self.environment = cfg.get("environment", "dev")
+        if self.environment not in ("dev", "prod"):
+            problems.add(f"{PROJECT}:environment", f"must be 'dev' or 'prod' (got {self.environment!r})")
+        self.port_offset = cfg.get("portOffset", 0)
+        if not _is_int(self.port_offset) or not 0 <= self.port_offset <= 20000:
+            problems.add(f"{PROJECT}:portOffset", f"must be a whole number from 0 to 20000 (got {self.port_offset!r})")
+            self.port_offset = 0
+        self.docker_hosts = _docker_hosts(cfg, problems)
+        self.placement = cfg.get("placement") or {}
+        if not isinstance(self.placement, dict):
+            problems.add(f"{PROJECT}:placement", "must be a map of tier or group name to docker host name")
+            self.placement = {}
+
+    def host_of(self, key: str) -> str:
+        hosts = self.docker_hosts
+        host = self.placement.get(key, LOCAL_HOST if LOCAL_HOST in hosts else next(iter(hosts), LOCAL_HOST))
+        if host not in hosts:
+            self.problems.add(f"{PROJECT}:placement.{key}", f"docker host {host!r} is not declared in {PROJECT}:dockerHosts")
         return host
 
-    # ---- tiers: catalog, then stack overrides
-    raw_tiers: dict[str, dict[str, Any]] = dict(catalog.get("tiers") or {})
-    overrides = cfg.get("tiers") or {}
-    if not isinstance(overrides, dict):
-        problems.add(f"{PROJECT}:tiers", "must be a map of tier name to overrides")
-        overrides = {}
-    for tkey, ov in overrides.items():
-        key = f"{PROJECT}:tiers.{tkey}"
-        if tkey not in raw_tiers:
-            problems.add(key, f"unknown tier (tiers: {', '.join(raw_tiers)})")
-            continue
-        if not isinstance(ov, dict):
-            problems.add(key, "must be a map of overrides")
-            continue
-        for k in ov:
-            if k not in TIER_OVERRIDE_KEYS:
-                problems.add(f"{key}.{k}", f"cannot be overridden per stack (allowed: {', '.join(sorted(TIER_OVERRIDE_KEYS))})")
-        raw_tiers[tkey] = _merge_tier(raw_tiers[tkey], {k: v for k, v in ov.items() if k in TIER_OVERRIDE_KEYS})
+    def where(self, tkey: str) -> str:
+        return f"{PROJECT}:tiers.{tkey}" if tkey in self.overrides else f"catalog:tiers.{tkey}"
 
-    known_placement = set(raw_tiers) | {"monitoring", "divisions", "backup"}
-    for k in placement:
-        if k not in known_placement:
-            problems.add(f"{PROJECT}:placement.{k}", f"unknown tier or group (known: {', '.join(sorted(known_placement))})")
+    # ---- tiers: catalog, then stack overrides, validated
+    def tier_specs(self) -> dict[str, dict[str, Any]]:
+        raw_tiers = self._merged_tiers()
+        known_placement = set(raw_tiers) | {"monitoring", "divisions", "backup"}
+        for k in self.placement:
+            if k not in known_placement:
+                self.problems.add(f"{PROJECT}:placement.{k}",
+                                  f"unknown tier or group (known: {', '.join(sorted(known_placement))})")
+        self.declared_tiers = set(raw_tiers)
+        numbers: dict[int, str] = {}
+        specs = {}
+        for tkey, raw in raw_tiers.items():
+            spec = self._tier_spec(tkey, raw, numbers)
+            if spec is not None:
+                specs[tkey] = spec
+        self._check_dependencies(specs)
+        return specs
 
-    def where(tkey: str) -> str:
-        return f"{PROJECT}:tiers.{tkey}" if tkey in overrides else f"catalog:tiers.{tkey}"
+    def _merged_tiers(self) -> dict[str, dict[str, Any]]:
+        raw_tiers: dict[str, dict[str, Any]] = dict(self.catalog.get("tiers") or {})
+        overrides = self.cfg.get("tiers") or {}
+        if not isinstance(overrides, dict):
+            self.problems.add(f"{PROJECT}:tiers", "must be a map of tier name to overrides")
+            overrides = {}
+        self.overrides = overrides
+        for tkey, ov in overrides.items():
+            key = f"{PROJECT}:tiers.{tkey}"
+            if tkey not in raw_tiers:
+                self.problems.add(key, f"unknown tier (tiers: {', '.join(raw_tiers)})")
+                continue
+            if not isinstance(ov, dict):
+                self.problems.add(key, "must be a map of overrides")
+                continue
+            for k in ov:
+                if k not in TIER_OVERRIDE_KEYS:
+                    self.problems.add(f"{key}.{k}", "cannot be overridden per stack "
+                                                    f"(allowed: {', '.join(sorted(TIER_OVERRIDE_KEYS))})")
+            raw_tiers[tkey] = _merge_tier(raw_tiers[tkey], {k: v for k, v in ov.items() if k in TIER_OVERRIDE_KEYS})
+        return raw_tiers
 
-    numbers: dict[int, str] = {}
-    tier_specs: dict[str, dict[str, Any]] = {}
-    for tkey, raw in raw_tiers.items():
-        key = where(tkey)
+    def _tier_spec(self, tkey: str, raw: dict[str, Any], numbers: dict[int, str]) -> dict[str, Any] | None:
+        problems, key = self.problems, self.where(tkey)
         if not NAME_RE.match(str(tkey)):
             problems.add(key, "tier names are lower-case letters, digits and '-'")
         for k in raw:
             if k not in TIER_KEYS:
                 problems.add(f"{key}.{k}", f"unknown key (known: {', '.join(sorted(TIER_KEYS))})")
-        engine = DATABASE_ENGINES.get(raw.get("engine"))
+        database_kinds = engines.kinds_of_role("database")
+        engine = database_kinds.get(raw.get("engine"))
         if engine is None:
-            problems.add(f"{key}.engine", f"unknown engine {raw.get('engine')!r} (engines: {', '.join(DATABASE_ENGINES)})")
-            continue
+            problems.add(f"{key}.engine", f"unknown engine {raw.get('engine')!r} (engines: {', '.join(database_kinds)})")
+            return None
         number = raw.get("number")
         if not _is_int(number):
             problems.add(f"{key}.number", f"must be a whole number (got {number!r})")
@@ -284,213 +336,230 @@ def build_topology(
             problems.add(f"{key}.number", f"{number} is already tier {numbers[number]!r}")
         else:
             numbers[number] = tkey
-        members = raw.get("members")
+        members = self._members(key, raw.get("members"), engine)
+        memory = _check_memory(problems, f"{key}.memoryMb", raw.get("memoryMb", engine.min_memory_mb), engine)
+        extensions = self._extensions(key, raw.get("extensions") or [], engine)
+        return dict(raw, engine=engine, members=members, memoryMb=memory, extensions=extensions)
+
+    def _members(self, key: str, members: Any, engine: Kind) -> int:
+        problems = self.problems
         if not _is_int(members):
             problems.add(f"{key}.members", f"must be a whole number (got {members!r})")
-            members = engine.min_members
-        elif members < 1:
+            return engine.min_members
+        if members < 1:
             problems.add(f"{key}.members", f"must be at least 1 (got {members})")
         elif members < engine.min_members:
-            problems.add(f"{key}.members", f"{engine.name} needs at least {engine.min_members}: {engine.why_members} (got {members})")
+            problems.add(f"{key}.members",
+                         f"{engine.name} needs at least {engine.min_members}: {engine.why_members} (got {members})")
         elif engine.odd_members and members % 2 == 0:
-            problems.add(f"{key}.members", f"{engine.name} needs an odd member count: {engine.why_members} (got {members})")
-        memory = _check_memory(problems, f"{key}.memoryMb", raw.get("memoryMb", engine.min_memory_mb), engine)
-        extensions = raw.get("extensions") or []
+            problems.add(f"{key}.members",
+                         f"{engine.name} needs an odd member count: {engine.why_members} (got {members})")
+        return max(members, 1)
+
+    def _extensions(self, key: str, extensions: Any, engine: Kind) -> tuple[str, ...]:
         if not isinstance(extensions, list):
-            problems.add(f"{key}.extensions", "must be a list")
-            extensions = []
+            self.problems.add(f"{key}.extensions", "must be a list")
+            return ()
         for ext in extensions:
             if ext not in engine.extensions:
                 allowed = ", ".join(engine.extensions) or "none"
-                problems.add(f"{key}.extensions", f"{engine.name} cannot load extension {ext!r} (available: {allowed})")
-        tier_specs[tkey] = dict(raw, engine=engine, members=max(members, 1) if _is_int(members) else 1,
-                                memoryMb=memory, extensions=tuple(extensions))
+                self.problems.add(f"{key}.extensions",
+                                  f"{engine.name} cannot load extension {ext!r} (available: {allowed})")
+        return tuple(extensions)
 
-    # dependencies: declared, acyclic, and the DCS an engine needs
-    for tkey, spec in tier_specs.items():
-        deps = spec.get("dependsOn") or []
-        for dep in deps:
-            if dep not in raw_tiers:
-                problems.add(f"{where(tkey)}.dependsOn", f"tier {dep!r} is not declared, so its network does not exist")
-        dcs = spec["engine"].dcs_engine
-        if dcs and not any(tier_specs.get(d, {}).get("engine") and tier_specs[d]["engine"].name == dcs for d in deps):
-            problems.add(f"{where(tkey)}.dependsOn", f"{spec['engine'].name} needs a {dcs} tier as its DCS")
-    order = _dependency_order(tier_specs, problems)
+    def _check_dependencies(self, specs: dict[str, dict[str, Any]]) -> None:
+        """Declared dependencies, and the DCS an engine needs among them."""
+        for tkey, spec in specs.items():
+            deps = spec.get("dependsOn") or []
+            for dep in deps:
+                if dep not in self.declared_tiers:
+                    self.problems.add(f"{self.where(tkey)}.dependsOn",
+                                      f"tier {dep!r} is not declared, so its network does not exist")
+            dcs = spec["engine"].dcs_engine
+            if dcs and not any(d in specs and specs[d]["engine"].name == dcs for d in deps):
+                self.problems.add(f"{self.where(tkey)}.dependsOn", f"{spec['engine'].name} needs a {dcs} tier as its DCS")
 
     # ---- secrets: generated unless a tier takes one from secret stack config
-    tier_secrets: dict[str, tuple[SecretSource, ...]] = {}
-    for tkey, spec in tier_specs.items():
-        given = spec.get("secrets") or {}
-        sources = []
+    def tier_secrets(self, specs: dict[str, dict[str, Any]]) -> dict[str, tuple[SecretSource, ...]]:
+        return {tkey: self._secrets_of(tkey, spec["engine"], spec.get("secrets") or {}) for tkey, spec in specs.items()}
+
+    def _secrets_of(self, tkey: str, engine: Kind, given: Any) -> tuple[SecretSource, ...]:
+        problems, where = self.problems, self.where(tkey)
         if not isinstance(given, dict):
-            problems.add(f"{where(tkey)}.secrets", "must be a map of secret name to {fromConfig: <key>}")
+            problems.add(f"{where}.secrets", "must be a map of secret name to {fromConfig: <key>}")
             given = {}
         for name in given:
-            if name not in spec["engine"].secrets:
-                problems.add(f"{where(tkey)}.secrets.{name}",
-                             f"{spec['engine'].name} has no secret {name!r} (secrets: {', '.join(spec['engine'].secrets) or 'none'})")
-        for name in spec["engine"].secrets:
+            if name not in engine.secrets:
+                problems.add(f"{where}.secrets.{name}",
+                             f"{engine.name} has no secret {name!r} (secrets: {', '.join(engine.secrets) or 'none'})")
+        sources = []
+        for name in engine.secrets:
             src = given.get(name)
             if src is None:
                 sources.append(SecretSource(name))
                 continue
             ckey = src.get("fromConfig") if isinstance(src, dict) else None
             if not ckey:
-                problems.add(f"{where(tkey)}.secrets.{name}", "must be {fromConfig: <config key>}")
+                problems.add(f"{where}.secrets.{name}", "must be {fromConfig: <config key>}")
                 continue
             full = ckey if ":" in ckey else f"{PROJECT}:{ckey}"
             bare = full.split(":", 1)[1]
-            if full.startswith(f"{PROJECT}:") and bare not in cfg and not is_secret(full):
-                problems.add(full, f"missing secret for tier {tkey} ({name}): set it with `pulumi config set --secret {full} ...`")
-            elif not is_secret(full):
-                problems.add(full, f"holds tier {tkey}'s {name} secret in plain text: set it with `pulumi config set --secret`")
+            if full.startswith(f"{PROJECT}:") and bare not in self.cfg and not self.is_secret(full):
+                problems.add(full, f"missing secret for tier {tkey} ({name}): "
+                                   f"set it with `pulumi config set --secret {full} ...`")
+            elif not self.is_secret(full):
+                problems.add(full, f"holds tier {tkey}'s {name} secret in plain text: "
+                                   "set it with `pulumi config set --secret`")
             sources.append(SecretSource(name, full))
-        tier_secrets[tkey] = tuple(sources)
+        return tuple(sources)
 
-    known_config = {"environment", "publishAddress", "portOffset", "dockerHosts", "placement", "tiers", "grafana"}
-    secret_keys = {src.config_key.split(":", 1)[1] for srcs in tier_secrets.values() for src in srcs
-                   if src.config_key and src.config_key.startswith(f"{PROJECT}:")}
-    for k in cfg:
-        if k not in known_config | secret_keys:
-            problems.add(f"{PROJECT}:{k}", f"unknown config key (known: {', '.join(sorted(known_config))})")
+    def check_config_keys(self, tier_secrets: dict[str, tuple[SecretSource, ...]]) -> None:
+        known = {"environment", "publishAddress", "portOffset", "dockerHosts", "placement", "tiers", "grafana"}
+        secret_keys = {src.config_key.split(":", 1)[1] for srcs in tier_secrets.values() for src in srcs
+                       if src.config_key and src.config_key.startswith(f"{PROJECT}:")}
+        for k in self.cfg:
+            if k not in known | secret_keys:
+                self.problems.add(f"{PROJECT}:{k}", f"unknown config key (known: {', '.join(sorted(known))})")
 
     # ---- networks (per docker host): edge publishes ports; monitoring carries scrapes; one per tier
-    networks: dict[tuple[str, str], Network] = {}
+    def networks(self, specs: dict[str, dict[str, Any]], order: list[str]) -> dict[tuple[str, str], Network]:
+        for host in self.docker_hosts:
+            self._declare_network(host, "edge", False, "publishes ports on the host's address")
+            self._declare_network(host, "monitoring", True, "telemetry: Prometheus scrapes, alerts")
+        for tkey in order:
+            self._declare_network(self.host_of(tkey), tkey, True, f"tier {specs[tkey]['number']} {tkey} traffic")
+        return self._networks
 
-    def declare_network(host: str, key: str, internal: bool, purpose: str) -> None:
-        networks.setdefault((host, key), Network(key, f"{prefix}-{key}", host, internal, purpose))
+    def _declare_network(self, host: str, key: str, internal: bool, purpose: str) -> None:
+        self._networks.setdefault((host, key), Network(key, f"{self.prefix}-{key}", host, internal, purpose))
 
-    for host in docker_hosts:
-        declare_network(host, "edge", False, "publishes ports on the host's address")
-        declare_network(host, "monitoring", True, "telemetry: Prometheus scrapes, alerts")
-    for tkey in order:
-        declare_network(host_of(tkey), tkey, True, f"tier {tier_specs[tkey]['number']} {tkey} traffic")
-
-    used_ports: dict[int, str] = {}
-
-    def make_ports(owner_key: str, cfg_key: str, kind: Kind, publish: Any, index: int) -> tuple[Port, ...]:
-        if publish is None:
-            publish = {}
-        if not isinstance(publish, dict):
-            problems.add(cfg_key, "must be a map of port name to host port")
-            publish = {}
-        for pname in publish:
-            if pname not in kind.ports:
-                problems.add(f"{cfg_key}.{pname}", f"{kind.name} has no port {pname!r} (ports: {', '.join(kind.ports)})")
-        ports = []
-        for pname, cport in kind.ports.items():
-            base = publish.get(pname)
-            host_port = None
-            if base is not None:
-                if not _is_int(base) or not 1024 <= base + port_offset + index - 1 <= 65535:
-                    problems.add(f"{cfg_key}.{pname}", f"host port must be a whole number from 1024 to 65535 (got {base!r})")
-                else:
-                    host_port = base + port_offset + index - 1
-                    if host_port in used_ports:
-                        problems.add(f"{cfg_key}.{pname}", f"host port {host_port} is already published by {used_ports[host_port]}")
-                    else:
-                        used_ports[host_port] = f"{owner_key}:{pname}"
-            ports.append(Port(pname, cport, host_port))
-        return tuple(ports)
-
-    def join(host: str, keys: list[str], publishes: bool) -> tuple[str, ...]:
-        wanted = (["edge"] if publishes else []) + keys
-        out = []
+    def _join(self, host: str, keys: list[str], ports: tuple[Port, ...]) -> tuple[str, ...]:
+        """The networks a service joins: edge first when it publishes a port, then ``keys`` that exist there."""
+        wanted = (["edge"] if any(p.host for p in ports) else []) + keys
+        out: list[str] = []
         for k in wanted:
-            if (host, k) in networks and k not in out:
+            if (host, k) in self._networks and k not in out:
                 out.append(k)
         return tuple(out)
 
+    def _ports(self, owner_key: str, cfg_key: str, kind: Kind, publish: Any, index: int) -> tuple[Port, ...]:
+        if publish is None:
+            publish = {}
+        if not isinstance(publish, dict):
+            self.problems.add(cfg_key, "must be a map of port name to host port")
+            publish = {}
+        for pname in publish:
+            if pname not in kind.ports:
+                self.problems.add(f"{cfg_key}.{pname}", f"{kind.name} has no port {pname!r} (ports: {', '.join(kind.ports)})")
+        return tuple(Port(pname, cport, self._host_port(owner_key, f"{cfg_key}.{pname}", pname, publish.get(pname), index))
+                     for pname, cport in kind.ports.items())
+
+    def _host_port(self, owner_key: str, cfg_key: str, pname: str, base: Any, index: int) -> int | None:
+        if base is None:
+            return None
+        if not _is_int(base) or not 1024 <= base + self.port_offset + index - 1 <= 65535:
+            self.problems.add(cfg_key, f"host port must be a whole number from 1024 to 65535 (got {base!r})")
+            return None
+        host_port = base + self.port_offset + index - 1
+        if host_port in self.used_ports:
+            self.problems.add(cfg_key, f"host port {host_port} is already published by {self.used_ports[host_port]}")
+            return None
+        self.used_ports[host_port] = f"{owner_key}:{pname}"
+        return host_port
+
+    def _service(self, key: str, group: str, kind: Kind, tier: str | None, index: int, host: str, memory_mb: int,
+                 ports: tuple[Port, ...], networks: list[str]) -> Service:
+        return Service(key=key, container=f"{self.prefix}-{key}", group=group, kind=kind, tier=tier, index=index,
+                       docker_host=host, memory_mb=memory_mb, ports=ports, networks=self._join(host, networks, ports))
+
     # ---- services
-    tiers: dict[str, Tier] = {}
-    for tkey in order:
-        spec = tier_specs[tkey]
-        engine: Kind = spec["engine"]
-        host = host_of(tkey)
-        deps = [d for d in (spec.get("dependsOn") or []) if d in tier_specs]
-        members = []
-        for i in range(1, spec["members"] + 1):
-            ports = make_ports(f"{tkey}-{i}", f"{where(tkey)}.publish", engine, spec.get("publish"), i)
-            members.append(Service(
-                key=f"{tkey}-{i}", container=f"{prefix}-{tkey}-{i}", group=tkey, kind=engine, tier=tkey, index=i,
-                docker_host=host, memory_mb=spec["memoryMb"], ports=ports,
-                networks=join(host, [tkey, *deps, "monitoring"], any(p.host for p in ports)),
-            ))
-        router = None
-        if engine.router:
-            kind = ROUTERS[engine.router]
-            raw_router = spec.get("router") or {}
-            ports = make_ports(f"{tkey}-router", f"{where(tkey)}.router.publish", kind, raw_router.get("publish"), 1)
-            router = Service(
-                key=f"{tkey}-router", container=f"{prefix}-{tkey}-router", group="routers", kind=kind, tier=tkey,
-                index=1, docker_host=host,
-                memory_mb=_check_memory(problems, f"{where(tkey)}.router.memoryMb", raw_router.get("memoryMb", kind.min_memory_mb), kind),
-                ports=ports, networks=join(host, [tkey, "monitoring"], any(p.host for p in ports)),
+    def tiers(self, specs: dict[str, dict[str, Any]], order: list[str],
+              secrets: dict[str, tuple[SecretSource, ...]]) -> dict[str, Tier]:
+        tiers = {}
+        for tkey in order:
+            spec = specs[tkey]
+            engine: Kind = spec["engine"]
+            host = self.host_of(tkey)
+            deps = [d for d in (spec.get("dependsOn") or []) if d in specs]
+            members = tuple(
+                self._service(f"{tkey}-{i}", tkey, engine, tkey, i, host, spec["memoryMb"],
+                              self._ports(f"{tkey}-{i}", f"{self.where(tkey)}.publish", engine, spec.get("publish"), i),
+                              [tkey, *deps, "monitoring"])
+                for i in range(1, spec["members"] + 1))
+            tiers[tkey] = Tier(
+                key=tkey, number=spec.get("number", 0), purpose=str(spec.get("purpose", "")), engine=engine,
+                members=members, extensions=spec["extensions"], depends_on=tuple(deps),
+                secrets=secrets.get(tkey, ()), docker_host=host, router=self._router(tkey, spec, host),
             )
-        elif spec.get("router"):
-            problems.add(f"{where(tkey)}.router", f"{engine.name} tiers have no router")
-        tiers[tkey] = Tier(
-            key=tkey, number=spec.get("number", 0), purpose=str(spec.get("purpose", "")), engine=engine,
-            members=tuple(members), extensions=spec["extensions"], depends_on=tuple(deps),
-            secrets=tier_secrets.get(tkey, ()), docker_host=host, router=router,
-        )
+        return tiers
 
-    grafana_cfg = cfg.get("grafana") or {}
-    grafana_image: str | None = None
-    if not isinstance(grafana_cfg, dict):
-        problems.add(f"{PROJECT}:grafana", "must be a map with 'enabled' and 'image'")
-        grafana_cfg = {}
-    if grafana_cfg.get("enabled", True):
-        grafana_image = grafana_cfg.get("image", "grafana/grafana-oss:11.6.0")
-        if not re.match(r"^[\w./-]+:11\.[\w.-]+$", str(grafana_image)):
-            problems.add(f"{PROJECT}:grafana.image", f"must be a Grafana 11 image reference repo:11.x (got {grafana_image!r})")
+    def _router(self, tkey: str, spec: dict[str, Any], host: str) -> Service | None:
+        engine: Kind = spec["engine"]
+        if not engine.router:
+            if spec.get("router"):
+                self.problems.add(f"{self.where(tkey)}.router", f"{engine.name} tiers have no router")
+            return None
+        kind = engines.kinds()[engine.router]
+        raw = spec.get("router") or {}
+        where = f"{self.where(tkey)}.router"
+        ports = self._ports(f"{tkey}-router", f"{where}.publish", kind, raw.get("publish"), 1)
+        memory = _check_memory(self.problems, f"{where}.memoryMb", raw.get("memoryMb", kind.min_memory_mb), kind)
+        return self._service(f"{tkey}-router", "routers", kind, tkey, 1, host, memory, ports, [tkey, "monitoring"])
 
-    monitoring: dict[str, Service] = {}
-    mon_host = host_of("monitoring")
-    for mkey, raw in (catalog.get("monitoring") or {}).items():
-        kind = MONITORING.get(mkey)
-        if kind is None:
-            problems.add(f"catalog:monitoring.{mkey}", f"unknown monitoring service (known: {', '.join(MONITORING)})")
-            continue
-        if mkey == "grafana" and grafana_image is None:
-            continue
-        ports = make_ports(mkey, f"catalog:monitoring.{mkey}.publish", kind, raw.get("publish"), 1)
-        # Prometheus scrapes through the monitoring network only.
-        monitoring[mkey] = Service(
-            key=mkey, container=f"{prefix}-{mkey}", group="monitoring", kind=kind, tier=None, index=1,
-            docker_host=mon_host, memory_mb=_check_memory(problems, f"catalog:monitoring.{mkey}.memoryMb", raw.get("memoryMb", kind.min_memory_mb), kind),
-            ports=ports, networks=join(mon_host, ["monitoring"], any(p.host for p in ports)),
-        )
+    def grafana_image(self) -> str | None:
+        grafana_cfg = self.cfg.get("grafana") or {}
+        if not isinstance(grafana_cfg, dict):
+            self.problems.add(f"{PROJECT}:grafana", "must be a map with 'enabled' and 'image'")
+            grafana_cfg = {}
+        if not grafana_cfg.get("enabled", True):
+            return None
+        image = grafana_cfg.get("image", "grafana/grafana-oss:11.6.0")
+        if not re.match(r"^[\w./-]+:11\.[\w.-]+$", str(image)):
+            self.problems.add(f"{PROJECT}:grafana.image", f"must be a Grafana 11 image reference repo:11.x (got {image!r})")
+        return image
 
-    divisions: dict[str, Division] = {}
-    div_host = host_of("divisions")
-    for dkey, raw in (catalog.get("divisions") or {}).items():
-        uses = list(raw.get("uses") or [])
-        for u in uses:
-            if u not in tier_specs:
-                problems.add(f"catalog:divisions.{dkey}.uses", f"tier {u!r} is not declared, so its network does not exist")
-        ports = make_ports(dkey, f"catalog:divisions.{dkey}.publish", DIVISION_HOST, raw.get("publish"), 1)
-        svc = Service(
-            key=dkey, container=f"{prefix}-{dkey}", group="divisions", kind=DIVISION_HOST, tier=None, index=1,
-            docker_host=div_host, memory_mb=_check_memory(problems, f"catalog:divisions.{dkey}.memoryMb", raw.get("memoryMb", 64), DIVISION_HOST),
-            ports=ports, networks=join(div_host, [*[u for u in uses if u in tier_specs], "monitoring"], any(p.host for p in ports)),
-        )
-        divisions[dkey] = Division(dkey, str(raw.get("title", dkey)), tuple(uses), svc)
+    def monitoring(self, grafana_image: str | None) -> dict[str, Service]:
+        known = {**engines.kinds_of_role("monitoring"), **engines.kinds_of_role("exporter")}
+        host = self.host_of("monitoring")
+        out: dict[str, Service] = {}
+        for mkey, raw in (self.catalog.get("monitoring") or {}).items():
+            kind = known.get(mkey)
+            if kind is None:
+                self.problems.add(f"catalog:monitoring.{mkey}", f"unknown monitoring service (known: {', '.join(known)})")
+                continue
+            if mkey == "grafana" and grafana_image is None:
+                continue
+            where = f"catalog:monitoring.{mkey}"
+            ports = self._ports(mkey, f"{where}.publish", kind, raw.get("publish"), 1)
+            memory = _check_memory(self.problems, f"{where}.memoryMb", raw.get("memoryMb", kind.min_memory_mb), kind)
+            # Prometheus scrapes through the monitoring network only.
+            out[mkey] = self._service(mkey, "monitoring", kind, None, 1, host, memory, ports, ["monitoring"])
+        return out
 
-    raw_backup = catalog.get("backup") or {}
-    backup_host = host_of("backup")
-    ports = make_ports("backup", "catalog:backup.publish", BACKUP_HOST, raw_backup.get("publish"), 1)
-    backup = Service(
-        key="backup", container=f"{prefix}-backup", group="backup", kind=BACKUP_HOST, tier=None, index=1,
-        docker_host=backup_host, memory_mb=_check_memory(problems, "catalog:backup.memoryMb", raw_backup.get("memoryMb", 64), BACKUP_HOST),
-        ports=ports, networks=join(backup_host, [*order, "monitoring"], any(p.host for p in ports)),
-    )
+    def divisions(self, specs: dict[str, dict[str, Any]]) -> dict[str, Division]:
+        kind = _only_kind("division")
+        host = self.host_of("divisions")
+        out = {}
+        for dkey, raw in (self.catalog.get("divisions") or {}).items():
+            uses = list(raw.get("uses") or [])
+            for u in uses:
+                if u not in specs:
+                    self.problems.add(f"catalog:divisions.{dkey}.uses", f"tier {u!r} is not declared, so its network does not exist")
+            where = f"catalog:divisions.{dkey}"
+            ports = self._ports(dkey, f"{where}.publish", kind, raw.get("publish"), 1)
+            memory = _check_memory(self.problems, f"{where}.memoryMb", raw.get("memoryMb", 64), kind)
+            svc = self._service(dkey, "divisions", kind, None, 1, host, memory, ports,
+                                [*[u for u in uses if u in specs], "monitoring"])
+            out[dkey] = Division(dkey, str(raw.get("title", dkey)), tuple(uses), svc)
+        return out
 
-    problems.raise_if_any()
-    topology = Topology(stack, environment, docker_hosts, tiers, monitoring, divisions, backup, networks, grafana_image)
-    _check_reachability(topology, problems)
-    problems.raise_if_any()
-    return topology
+    def backup(self, order: list[str]) -> Service:
+        kind = _only_kind("backup")
+        raw = self.catalog.get("backup") or {}
+        ports = self._ports("backup", "catalog:backup.publish", kind, raw.get("publish"), 1)
+        memory = _check_memory(self.problems, "catalog:backup.memoryMb", raw.get("memoryMb", 64), kind)
+        return self._service("backup", "backup", kind, None, 1, self.host_of("backup"), memory, ports,
+                             [*order, "monitoring"])
 
 
 def _check_reachability(topology: Topology, problems: _Problems) -> None:

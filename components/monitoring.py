@@ -6,9 +6,11 @@ from typing import Mapping, Sequence
 
 import pulumi
 
-from components import member_files as mf
 from components.containers import ServiceContainerArgs, service_container
-from components.model import SecretSource, Topology
+from components.engines import part
+from components.engines.monitoring.files import secrets_needed
+from components.member_files import MemberFiles
+from components.model import SecretSource, Service, Topology
 from components.secrets import placeholders, stack_secret
 
 
@@ -16,9 +18,7 @@ from components.secrets import placeholders, stack_secret
 class MonitoringStackArgs:
     topology: Topology
     images: Mapping[str, pulumi.Input[str]]
-    valkey_passwords: Mapping[str, pulumi.Output[str]]   # valkey tier key -> password
-    pg_monitor_passwords: Mapping[str, pulumi.Output[str]]   # Patroni tier key -> monitor role password
-    probe_secrets: Mapping[str, pulumi.Output[str]]   # tier key -> the secret its probes log in with
+    tier_secrets: Mapping[str, Mapping[str, pulumi.Output[str]]]   # tier key -> secret name -> value
     provider: pulumi.ProviderResource | None = None
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
@@ -27,37 +27,10 @@ class MonitoringStack(pulumi.ComponentResource):
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("novaops:monitoring:MonitoringStack", name, None, opts)
         topo = args.topology
-        rendered: dict[str, tuple[mf.MemberFiles, pulumi.Output[mf.MemberFiles] | mf.MemberFiles]] = {
-            "prometheus": (mf.prometheus_files(topo),) * 2,
-            "alertmanager": (mf.alertmanager_files(topo),) * 2,
-        }
-        passwords = pulumi.Output.all(**args.valkey_passwords)
-        rendered["valkey-exporter"] = (
-            mf.valkey_exporter_files(topo, placeholders(args.valkey_passwords)),
-            passwords.apply(lambda p: mf.valkey_exporter_files(topo, p)),
-        )
-        monitor = pulumi.Output.all(**args.pg_monitor_passwords)
-        rendered["postgres-exporter"] = (
-            mf.postgres_exporter_files(topo, placeholders(args.pg_monitor_passwords)),
-            monitor.apply(lambda p: mf.postgres_exporter_files(topo, p)),
-        )
-        rendered["alert-receiver"] = (mf.alert_receiver_files(topo),) * 2
-        if "prober" in topo.monitoring:
-            probe_secrets = pulumi.Output.all(**args.probe_secrets)
-            rendered["prober"] = (
-                mf.prober_files(topo, placeholders(args.probe_secrets)),
-                probe_secrets.apply(lambda p: mf.prober_files(topo, p)),
-            )
-        self.grafana_admin_password = None
-        if "grafana" in topo.monitoring:
-            self.grafana_admin_password = stack_secret("grafana-admin-password", SecretSource("admin"), self)
-            rendered["grafana"] = (
-                mf.grafana_files(topo, "<admin>"),
-                self.grafana_admin_password.apply(lambda pw: mf.grafana_files(topo, pw)),
-            )
+        self.own_secrets: dict[str, dict[str, pulumi.Output[str]]] = {}   # service key -> its own secrets
         self.containers = {}
         for key, service in topo.monitoring.items():
-            shape, files = rendered[key]
+            shape, files = self._files(topo, service, args.tier_secrets)
             self.containers[key] = service_container(
                 ServiceContainerArgs(topo, service, args.images[service.kind.image], files, shape, args.depends_on),
                 parent=self, provider=args.provider)
@@ -66,3 +39,22 @@ class MonitoringStack(pulumi.ComponentResource):
             for key, s in topo.monitoring.items() if "web" in s.kind.ports and s.port("web").host
         }
         self.register_outputs({"endpoints": self.endpoints})
+
+    @property
+    def grafana_admin_password(self) -> pulumi.Output[str] | None:
+        return self.own_secrets.get("grafana", {}).get("admin")
+
+    def _files(self, topo: Topology, service: Service, tier_secrets: Mapping[str, Mapping[str, pulumi.Output[str]]],
+               ) -> tuple[MemberFiles, pulumi.Output[MemberFiles] | MemberFiles]:
+        """(shape with placeholder secrets, the real files) of one monitoring service."""
+        needed = {label: tier_secrets[tier][name] for label, (tier, name) in secrets_needed(topo, service).items()}
+        own = {name: stack_secret(f"{service.key}-{name}-password", SecretSource(name), self)
+               for name in service.kind.secrets}   # the service's own (Grafana's admin password)
+        if own:
+            self.own_secrets[service.key] = own
+        needed.update(own)
+        render = part(service.kind.name, "files").service_files
+        shape = render(topo, service, placeholders(needed))
+        if not needed:
+            return shape, shape
+        return shape, pulumi.Output.all(**needed).apply(lambda s: render(topo, service, s))

@@ -10,7 +10,6 @@ import pulumi_tls as tls
 
 from components.hosts import BackupHost, DivisionHost, HostArgs
 from components.images import ImageSet, ImageSetArgs
-from components.member_files import probe_secret_names
 from components.model import PROJECT, StackConfigError, Topology, build_topology
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.tiers import DatabaseTier, DatabaseTierArgs
@@ -82,19 +81,16 @@ def build_stack(topology: Topology) -> StackResult:
                                 opts=pulumi.ResourceOptions(providers=[p for p in [providers[host]] if p]))
 
     tiers: dict[str, DatabaseTier] = {}
-    for tier in topology.tiers.values():   # dependency order: etcd before the Patroni tiers
+    for tier in topology.tiers.values():   # dependency order: a DCS tier before the tiers that use it
         deps = [networks] + [tiers[d] for d in tier.depends_on]
         refs = images[tier.docker_host].refs
         tiers[tier.key] = DatabaseTier(tier.key, DatabaseTierArgs(
             topology, tier, refs[tier.engine.image], refs[tier.router.kind.image] if tier.router else None,
             provider=providers[tier.docker_host], depends_on=deps))
 
-    valkey_passwords = {k: t.secrets["password"] for k, t in tiers.items() if topology.tiers[k].engine.name == "valkey"}
-    monitor_passwords = {k: t.secrets["monitor"] for k, t in tiers.items() if "monitor" in t.secrets}
-    probe_secrets = {k: tiers[k].secrets[name] for k, name in probe_secret_names(topology).items()}
     mon_host = next(iter(topology.monitoring.values())).docker_host
     monitoring = MonitoringStack("monitoring", MonitoringStackArgs(
-        topology, images[mon_host].refs, valkey_passwords, monitor_passwords, probe_secrets,
+        topology, images[mon_host].refs, {k: t.secrets for k, t in tiers.items()},
         provider=providers[mon_host], depends_on=[networks]))
 
     # Ansible reaches division hosts and the backup host with this key.

@@ -7,7 +7,7 @@ from typing import Sequence
 import pulumi
 
 from components.containers import ServiceContainerArgs, service_container
-from components.member_files import database_member_files, router_files
+from components.engines import part
 from components.model import Tier, Topology
 from components.secrets import placeholders, stack_secret
 
@@ -31,15 +31,16 @@ class DatabaseTier(pulumi.ComponentResource):
         }
         resolved = pulumi.Output.all(**self.secrets) if self.secrets else pulumi.Output.from_input({})
         self.containers = []
+        member_files = part(tier.engine.name, "files").member_files
         for member in tier.members:
-            shape = database_member_files(topo, tier, member, placeholders(self.secrets))
-            files = resolved.apply(lambda s, m=member: database_member_files(topo, tier, m, s))
+            shape = member_files(topo, tier, member, placeholders(self.secrets))
+            files = resolved.apply(lambda s, m=member: member_files(topo, tier, m, s))
             self.containers.append(service_container(
                 ServiceContainerArgs(topo, member, args.image, files, shape, args.depends_on),
                 parent=self, provider=args.provider))
         self.router = None
         if tier.router:
-            files = router_files(topo, tier.router)
+            files = part(tier.router.kind.name, "files").router_files(topo, tier.router)
             self.router = service_container(
                 ServiceContainerArgs(topo, tier.router, args.router_image, files, files, args.depends_on),
                 parent=self, provider=args.provider)

@@ -2,7 +2,7 @@
 
     python -m components.dashboards --stack dev --out build/dashboards   # writes <uid>.json
 
-The Pulumi program renders the same files into the Grafana container (member_files.grafana_files)
+The Pulumi program renders the same files into the Grafana container (components/engines/monitoring/files.py)
 at every `up`, so they always match the deployed topology; nothing generated is committed.
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@ One dashboard per tier (its engine's panels; the tier is a hidden constant varia
 tiers of one engine share every panel definition), an overview of every database service,
 the division hosts, the backups and the SLOs.
 
-Label conventions come from the scrape config (member_files.prometheus_config): every target
+Label conventions come from the scrape config (components/engines/monitoring/files.py): every target
 carries job (the kind, or "postgres" for the exporter), tier, service, group, role, instance.
 Recording rules used here are defined by ansible/roles/prometheus_alerts: novaops:member_up
 (availability rules) and the prober's SLO rules novaops:probe_success:ratio_rate<window> and
@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Callable
 
 from components.dashboards.spec import UP_DOWN, Dashboard, Panel, Query, Row, Text, Variable, q
-from components.kinds import BACKUP_HOST, DIVISION_HOST
-from components.member_files import APP_DATABASE
+from components.engines.hosts import BACKUP_HOST, DIVISION_HOST   # interim (the lead's kinds move)
+from components.engines.patroni.config import APP_DATABASE   # interim
 from components.model import Tier, Topology
 
 TAG = "novaops"
@@ -38,161 +38,29 @@ def tiers_by_number(topology: Topology) -> list[Tier]:
     return sorted(topology.tiers.values(), key=lambda t: t.number)
 
 
-# --------------------------------------------------------------------------- per engine
-# Every expression selects its tier with tier="$tier" (a constant variable per dashboard).
+# --------------------------------------------------------------------------- engines
 
 
-def _patroni_rows(tier: Tier) -> list[Row]:
-    sel = 'job="patroni", tier="$tier"'
-    pg = 'job="postgres", tier="$tier"'
-    rows = [
-        Row("Patroni cluster", (
-            Panel("Role (1 = primary)", (q(f"patroni_primary{{{sel}}}", "{{service}}"),), viz="state-timeline",
-                  mappings={"1": ("primary", "blue"), "0": ("replica", "green")}, width=12),
-            Panel("Synchronous standby", (q(f"patroni_sync_standby{{{sel}}}", "{{service}}"),), viz="state-timeline",
-                  mappings={"1": ("sync", "green"), "0": ("async / primary", "text")}, width=12),
-            Panel("Replication lag (WAL bytes behind the primary)", (q(f"""
-                max by (tier) (patroni_xlog_location{{{sel}}} and on (instance) patroni_primary{{{sel}}} == 1)
-                - on (tier) group_right ()
-                (patroni_xlog_replayed_location{{{sel}}} and on (instance) patroni_replica{{{sel}}} == 1)""",
-                "{{service}}"),), unit="bytes"),
-            Panel("Replay lag (seconds, postgres_exporter)", (q(f"pg_replication_lag_seconds{{{pg}}}", "{{service}}"),),
-                  unit="s"),
-            Panel("Timeline", (q(f"patroni_postgres_timeline{{{sel}}}", "{{service}}"),),
-                  description="Rises by one on every promotion."),
-        )),
-        Row("PostgreSQL", (
-            Panel("Connections by state", (q(f"sum by (service, state) (pg_stat_activity_count{{{pg}}})",
-                                             "{{service}} {{state}}"),)),
-            Panel("Transactions per second", (
-                q(f"sum by (service) (rate(pg_stat_database_xact_commit{{{pg}}}[$__rate_interval]))", "{{service}} commit"),
-                q(f"sum by (service) (rate(pg_stat_database_xact_rollback{{{pg}}}[$__rate_interval]))", "{{service}} rollback"),
-            ), unit="ops"),
-            Panel("Blocks read from disk vs. cache per second", (
-                q(f"sum by (service) (rate(pg_stat_database_blks_read{{{pg}}}[$__rate_interval]))", "{{service}} read"),
-                q(f"sum by (service) (rate(pg_stat_database_blks_hit{{{pg}}}[$__rate_interval]))", "{{service}} hit"),
-            ), unit="ops"),
-            Panel(f"Size of database {APP_DATABASE}", (
-                q(f'pg_database_size_bytes{{{pg}, datname="{APP_DATABASE}"}}', "{{service}}"),), unit="bytes"),
-            Panel("Checkpoints per second (pg_stat_checkpointer)", (
-                q(f"sum by (service) (rate(pg_stat_checkpointer_num_timed_total{{{pg}}}[$__rate_interval]))", "{{service}} timed"),
-                q(f"sum by (service) (rate(pg_stat_checkpointer_num_requested_total{{{pg}}}[$__rate_interval]))",
-                  "{{service}} requested"),
-            ), description="PostgreSQL 17 reports checkpoints in pg_stat_checkpointer; pg_stat_bgwriter lost them."),
-            Panel("Checkpoint write and sync time", (
-                q(f"sum by (service) (rate(pg_stat_checkpointer_write_time_total{{{pg}}}[$__rate_interval]))", "{{service}} write"),
-                q(f"sum by (service) (rate(pg_stat_checkpointer_sync_time_total{{{pg}}}[$__rate_interval]))", "{{service}} sync"),
-            ), unit="ms", description="Milliseconds spent per second."),
-            Panel("WAL archived per second (pgBackRest archive_command)", (
-                q(f"sum by (service) (rate(pg_stat_archiver_archived_count{{{pg}}}[$__rate_interval]))", "{{service}} archived"),
-                q(f"sum by (service) (rate(pg_stat_archiver_failed_count{{{pg}}}[$__rate_interval]))", "{{service}} failed"),
-            ), unit="ops"),
-            Panel("Locks by mode", (q(f"sum by (service, mode) (pg_locks_count{{{pg}}})", "{{service}} {{mode}}"),)),
-            Panel("Deadlocks and conflicts (last hour)", (
-                q(f"sum by (service) (increase(pg_stat_database_deadlocks{{{pg}}}[1h]))", "{{service}} deadlocks"),
-                q(f"sum by (service) (increase(pg_stat_database_conflicts{{{pg}}}[1h]))", "{{service}} conflicts"),
-            )),
-        )),
-    ]
-    if tier.router is not None:
-        router = 'job="pg-router", tier="$tier"'
-        endpoints = "|".join(p for p in tier.router.kind.ports if p != "stats")
-        rows.append(Row("Router (HAProxy: stable primary / replica endpoints)", (
-            Panel("Router up", (q(f"up{{{router}}}", "{{service}}"),), viz="state-timeline", mappings=UP_DOWN),
-            Panel("Servers up behind each endpoint", (
-                q(f'haproxy_backend_active_servers{{{router}, proxy=~"{endpoints}"}}', "{{proxy}}"),),
-                description="primary: exactly 1 (Patroni's leader); replicas: the streaming replicas."),
-            Panel("Client sessions per endpoint", (
-                q(f'haproxy_frontend_current_sessions{{{router}, proxy=~"{endpoints}"}}', "{{proxy}}"),)),
-        )))
-    return rows
+def engine_part(kind: Kind) -> ModuleType:
+    """The dashboard part of ``kind``'s engine package (components.engines.INTERFACE "dashboards")."""
+    try:
+        return part(kind.name, "dashboards")
+    except ModuleNotFoundError as exc:
+        raise ValueError(f"no dashboard panels for engine {kind.name!r} "
+                         f"(components/engines/{home(kind.name)}/dashboards.py: {exc})") from exc
 
 
-def _valkey_rows(tier: Tier) -> list[Row]:
-    sel = 'job="valkey", tier="$tier"'
-    return [Row("Valkey", (
-        Panel("Role", (q(f"max by (service, exported_role) (redis_instance_info{{{sel}}})",
-                         "{{service}} {{exported_role}}"),), viz="state-timeline",
-              description="The exporter's role label is exported_role (the target's role label wins)."),
-        Panel("Replicas connected to the master", (
-            q(f'redis_connected_slaves{{{sel}}} and on (instance) redis_instance_info{{{sel}, exported_role="master"}}',
-              "{{service}}"),), thresholds=((None, "red"), (len(tier.members) - 1, "green"))),
-        Panel("Replication link up (replicas)", (q(f"redis_master_link_up{{{sel}}}", "{{service}}"),),
-              viz="state-timeline", mappings=UP_DOWN),
-        Panel("Replica lag seen by the master", (q(f"redis_connected_slave_lag_seconds{{{sel}}}", "{{slave_ip}}"),),
-              unit="s"),
-        Panel("Commands per second", (
-            q(f"sum by (service) (rate(redis_commands_processed_total{{{sel}}}[$__rate_interval]))", "{{service}}"),),
-              unit="ops"),
-        Panel("Memory used", (q(f"redis_memory_used_bytes{{{sel}}}", "{{service}}"),), unit="bytes"),
-        Panel("Connected clients", (q(f"redis_connected_clients{{{sel}}}", "{{service}}"),)),
-        Panel("Keys", (q(f"sum by (service) (redis_db_keys{{{sel}}})", "{{service}}"),)),
-        Panel("Keyspace hits and misses per second", (
-            q(f"sum by (service) (rate(redis_keyspace_hits_total{{{sel}}}[$__rate_interval]))", "{{service}} hits"),
-            q(f"sum by (service) (rate(redis_keyspace_misses_total{{{sel}}}[$__rate_interval]))", "{{service}} misses"),
-        ), unit="ops"),
-    ))]
+def engines(topology: Topology) -> list[Kind]:
+    """The topology's database engines, for texts that name each once: the one with most tiers first,
+    ties in the topology's order."""
+    by_name = {t.engine.name: t.engine for t in topology.tiers.values()}
+    tiers = Counter(t.engine.name for t in topology.tiers.values())
+    return sorted(by_name.values(), key=lambda k: -tiers[k.name])
 
 
-def _nats_rows(tier: Tier) -> list[Row]:
-    sel = 'job="nats", tier="$tier"'
-    return [Row("NATS JetStream", (
-        Panel("JetStream meta leader present", (q(f"nats_jetstream_meta_has_leader{{{sel}}}", "{{service}}"),),
-              viz="state-timeline", mappings={"1": ("leader", "green"), "0": ("none", "red")}),
-        Panel("Meta group size", (q(f"nats_jetstream_meta_cluster_size{{{sel}}}", "{{service}}"),),
-              thresholds=((None, "red"), (len(tier.members), "green"))),
-        Panel("Cluster routes", (q(f"nats_varz_routes{{{sel}}}", "{{service}}"),),
-              description=f"Full mesh: each server routes to the {len(tier.members) - 1} others."),
-        Panel("Client connections", (q(f"nats_varz_connections{{{sel}}}", "{{service}}"),)),
-        Panel("Messages per second", (
-            q(f"sum by (service) (rate(nats_varz_in_msgs{{{sel}}}[$__rate_interval]))", "{{service}} in"),
-            q(f"sum by (service) (rate(nats_varz_out_msgs{{{sel}}}[$__rate_interval]))", "{{service}} out"),
-        ), unit="ops"),
-        Panel("Bytes per second", (
-            q(f"sum by (service) (rate(nats_varz_in_bytes{{{sel}}}[$__rate_interval]))", "{{service}} in"),
-            q(f"sum by (service) (rate(nats_varz_out_bytes{{{sel}}}[$__rate_interval]))", "{{service}} out"),
-        ), unit="Bps"),
-        Panel("JetStream streams and consumers", (
-            q(f"nats_jetstream_streams{{{sel}}}", "{{service}} streams"),
-            q(f"nats_jetstream_consumers{{{sel}}}", "{{service}} consumers")),),
-        Panel("JetStream messages stored", (q(f"nats_jetstream_messages{{{sel}}}", "{{service}}"),)),
-        Panel("JetStream storage used", (q(f"nats_jetstream_storage{{{sel}}}", "{{service}}"),), unit="bytes"),
-        Panel("Slow consumers", (q(f"nats_varz_slow_consumers{{{sel}}}", "{{service}}"),)),
-        Panel("Server memory", (q(f"nats_varz_mem{{{sel}}}", "{{service}}"),), unit="bytes"),
-    ))]
-
-
-def _etcd_rows(tier: Tier) -> list[Row]:
-    sel = 'job="etcd", tier="$tier"'
-
-    def p99(metric: str) -> Query:
-        return q(f"histogram_quantile(0.99, sum by (service, le) (rate({metric}_bucket{{{sel}}}[$__rate_interval])))",
-                 "{{service}}")
-    return [Row("etcd", (
-        Panel("Has a leader", (q(f"etcd_server_has_leader{{{sel}}}", "{{service}}"),), viz="state-timeline",
-              mappings={"1": ("yes", "green"), "0": ("no", "red")}),
-        Panel("Leader", (q(f"etcd_server_is_leader{{{sel}}}", "{{service}}"),), viz="state-timeline",
-              mappings={"1": ("leader", "blue"), "0": ("follower", "green")}),
-        Panel("Leader changes (last hour)", (q(f"increase(etcd_server_leader_changes_seen_total{{{sel}}}[1h])",
-                                               "{{service}}"),)),
-        Panel("Proposals per second", (
-            q(f"rate(etcd_server_proposals_committed_total{{{sel}}}[$__rate_interval])", "{{service}} committed"),
-            q(f"rate(etcd_server_proposals_failed_total{{{sel}}}[$__rate_interval])", "{{service}} failed"),
-        ), unit="ops"),
-        Panel("Pending proposals", (q(f"etcd_server_proposals_pending{{{sel}}}", "{{service}}"),)),
-        Panel("Database size vs. quota", (
-            q(f"etcd_mvcc_db_total_size_in_bytes{{{sel}}}", "{{service}} size"),
-            q(f"etcd_server_quota_backend_bytes{{{sel}}}", "{{service}} quota")), unit="bytes"),
-        Panel("WAL fsync p99", (p99("etcd_disk_wal_fsync_duration_seconds"),), unit="s",
-              description="Patroni's leader lease depends on etcd writes: slow fsyncs delay them."),
-        Panel("Backend commit p99", (p99("etcd_disk_backend_commit_duration_seconds"),), unit="s"),
-        Panel("Peer round trip p99", (p99("etcd_network_peer_round_trip_time_seconds"),), unit="s"),
-    ))]
-
-
-ENGINE_ROWS: dict[str, Callable[[Tier], list[Row]]] = {
-    "patroni": _patroni_rows, "valkey": _valkey_rows, "nats": _nats_rows, "etcd": _etcd_rows,
-}
+def listing(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c" """
+    return " and ".join(filter(None, (", ".join(items[:-1]), items[-1])))
 
 
 def _backup_target(tiers: str) -> str:

@@ -37,7 +37,7 @@ CATALOG_VALUE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
 def _grafana_builtins() -> dict[str, str]:
-    from components.member_files import SCRAPE_INTERVAL
+    from components.engines.monitoring.files import SCRAPE_INTERVAL
     scrape_s = int(SCRAPE_INTERVAL.rstrip("s"))
     # Grafana: $__rate_interval = max($__interval + scrape interval, 4 * scrape interval); $__interval is
     # at least the datasource's timeInterval (the scrape interval).

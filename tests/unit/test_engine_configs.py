@@ -1,11 +1,14 @@
-"""Renderers in components/engine_configs.py (the files the engine images read)."""
+"""Renderers in components/engines/<engine>/config.py (the files the engine images read)."""
 from __future__ import annotations
 
 import json
 
 import yaml
 
-from components import engine_configs as ec
+from components.engines.etcd import config as etcd_config
+from components.engines.nats import config as nats_config
+from components.engines.patroni import config as pg_config
+from components.engines.valkey import config as valkey_config
 
 MEMBERS = ["novaops-dev-episodic-1", "novaops-dev-episodic-2", "novaops-dev-episodic-3"]
 PW = "s3cr-et_pa.ss"
@@ -19,7 +22,7 @@ def _patroni(**overrides: object) -> dict:
         shared_preload_libraries=["age", "timescaledb"],
     )
     kwargs.update(overrides)
-    return yaml.safe_load(ec.patroni_yml(**kwargs))
+    return yaml.safe_load(pg_config.patroni_yml(**kwargs))
 
 
 def test_patroni_core_fields() -> None:
@@ -89,7 +92,7 @@ def test_patroni_password_quoting() -> None:
 
 
 def test_bootstrap_sql() -> None:
-    sql = ec.bootstrap_sql(database="nova", extensions=["vector", "age", "timescaledb"])
+    sql = pg_config.bootstrap_sql(database="nova", extensions=["vector", "age", "timescaledb"])
     lines = sql.splitlines()
     create = next(line for line in lines if "CREATE DATABASE" in line)
     assert "CREATE DATABASE \"nova\"" in create and "datname = 'nova'" in create and create.endswith("\\gexec")
@@ -101,10 +104,10 @@ def test_bootstrap_sql() -> None:
 
 
 def test_bootstrap_sql_postgres_database_and_quoting() -> None:
-    sql = ec.bootstrap_sql(database="postgres", extensions=["vector"])
+    sql = pg_config.bootstrap_sql(database="postgres", extensions=["vector"])
     assert "CREATE DATABASE" not in sql
     assert '\\connect "postgres"' in sql
-    odd = ec.bootstrap_sql(database="we'ird", extensions=[])
+    odd = pg_config.bootstrap_sql(database="we'ird", extensions=[])
     assert "datname = 'we''ird'" in odd
     assert "CREATE DATABASE \"we''ird\"" in odd
 
@@ -114,7 +117,7 @@ def _conf_lines(text: str) -> list[str]:
 
 
 def test_valkey_primary_and_replica() -> None:
-    primary = _conf_lines(ec.valkey_conf(member=MEMBERS[0], port=6379, password=PW, primary=None))
+    primary = _conf_lines(valkey_config.valkey_conf(member=MEMBERS[0], port=6379, password=PW, primary=None))
     assert "port 6379" in primary
     assert "bind 0.0.0.0" in primary
     assert "protected-mode no" in primary
@@ -124,18 +127,18 @@ def test_valkey_primary_and_replica() -> None:
     assert f'masterauth "{PW}"' in primary
     assert f"replica-announce-ip {MEMBERS[0]}" in primary
     assert not any(line.startswith("replicaof") for line in primary)
-    replica = _conf_lines(ec.valkey_conf(member=MEMBERS[1], port=6380, password=PW, primary=MEMBERS[0]))
+    replica = _conf_lines(valkey_config.valkey_conf(member=MEMBERS[1], port=6380, password=PW, primary=MEMBERS[0]))
     assert f"replicaof {MEMBERS[0]} 6380" in replica
     assert f"replica-announce-ip {MEMBERS[1]}" in replica
 
 
 def test_valkey_password_escaping() -> None:
-    lines = _conf_lines(ec.valkey_conf(member="m", port=6379, password='a"b\\c', primary=None))
+    lines = _conf_lines(valkey_config.valkey_conf(member="m", port=6379, password='a"b\\c', primary=None))
     assert 'requirepass "a\\"b\\\\c"' in lines
 
 
 def test_sentinel_conf() -> None:
-    lines = _conf_lines(ec.sentinel_conf(
+    lines = _conf_lines(valkey_config.sentinel_conf(
         member=MEMBERS[1], master_name="dev-cache", primary=MEMBERS[0], valkey_port=6379,
         sentinel_port=26379, quorum=2, password=PW, down_after_ms=3000))
     assert "port 26379" in lines
@@ -151,7 +154,7 @@ def test_sentinel_conf() -> None:
 
 
 def test_nats_conf() -> None:
-    text = ec.nats_conf(member=MEMBERS[0], members=MEMBERS, cluster_name="dev-events", client_port=4222,
+    text = nats_config.nats_conf(member=MEMBERS[0], members=MEMBERS, cluster_name="dev-events", client_port=4222,
                         cluster_port=6222, monitor_port=8222, user="nova", password=PW)
     assert f'server_name: "{MEMBERS[0]}"' in text
     assert 'listen: "0.0.0.0:4222"' in text
@@ -167,14 +170,14 @@ def test_nats_conf() -> None:
 
 
 def test_nats_conf_escaping() -> None:
-    text = ec.nats_conf(member="a", members=["a", "b"], cluster_name="c", client_port=1, cluster_port=2,
+    text = nats_config.nats_conf(member="a", members=["a", "b"], cluster_name="c", client_port=1, cluster_port=2,
                         monitor_port=3, user="u", password='p"w@/:')
     assert 'password: "p\\"w@/:"' in text
     assert "nats-route://u:p%22w%40%2F%3A@b:2" in text
 
 
 def test_etcd_yml() -> None:
-    cfg = yaml.safe_load(ec.etcd_yml(member=MEMBERS[1], members=MEMBERS, client_port=2379, peer_port=2380,
+    cfg = yaml.safe_load(etcd_config.etcd_yml(member=MEMBERS[1], members=MEMBERS, client_port=2379, peer_port=2380,
                                      cluster_token="novaops-dev-etcd"))
     assert cfg["name"] == MEMBERS[1]
     assert cfg["data-dir"] == "/var/lib/etcd"
@@ -188,5 +191,5 @@ def test_etcd_yml() -> None:
 
 
 def test_valkey_exporter_passwords() -> None:
-    data = json.loads(ec.valkey_exporter_passwords(targets={"redis://b:6379": "x", "redis://a:6379": PW}))
+    data = json.loads(valkey_config.valkey_exporter_passwords(targets={"redis://b:6379": "x", "redis://a:6379": PW}))
     assert data == {"redis://a:6379": PW, "redis://b:6379": "x"}

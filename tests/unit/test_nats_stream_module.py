@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from components import engine_configs
+from components.engines.nats import config as nats_config
 
 ROOT = Path(__file__).resolve().parents[2]
 _SPEC = importlib.util.spec_from_file_location(
@@ -70,7 +70,7 @@ def test_parse_headers_and_pub_frame():
 
 def test_credentials_from_rendered_config():
     password = 'p@ss:w/o"rd{}#1'
-    conf = engine_configs.nats_conf(member="n1", members=["n1", "n2", "n3"], cluster_name="c", client_port=4222,
+    conf = nats_config.nats_conf(member="n1", members=["n1", "n2", "n3"], cluster_name="c", client_port=4222,
                                     cluster_port=6222, monitor_port=8222, user="nova", password=password)
     assert ns.credentials_from_config(conf) == ("nova", password)
 
@@ -275,7 +275,7 @@ def test_no_suitable_peers_is_retried_then_reported():
 
 def test_credentials_read_from_server_config(tmp_path):
     conf = tmp_path / "nats.conf"
-    conf.write_text(engine_configs.nats_conf(member="n1", members=["n1"], cluster_name="c", client_port=4222,
+    conf.write_text(nats_config.nats_conf(member="n1", members=["n1"], cluster_name="c", client_port=4222,
                                              cluster_port=6222, monitor_port=8222, user="nova", password="s3cret"))
     server = FakeJetStream()
     ns.run(_params(user=None, password=None, server_config=str(conf)), False, connect=_connect_to(server))

@@ -12,7 +12,7 @@ import yaml
 
 from components.images import image_tag
 from components.inventory import inventory_hosts, render_inventory
-from components.member_files import scrape_targets
+from components.engines.monitoring.files import scrape_targets
 from components.model import build_topology
 from tests.unit.pulumi_harness import FAKE_PUBLIC_KEY, reveal, run_program, uploads
 from components.stack_files import load_stack_file

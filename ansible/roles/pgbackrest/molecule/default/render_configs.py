@@ -1,5 +1,5 @@
 """Render the scenario's etcd and Patroni configs the way the Pulumi program does
-(components/engine_configs.py), with throwaway passwords. Prints JSON {container: {path: text}}."""
+(components/engines/<engine>/config.py), with throwaway passwords. Prints JSON {container: {path: text}}."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
-from components import engine_configs  # noqa: E402
+from components.engines.etcd import config as etcd_config  # noqa: E402
+from components.engines.patroni import config as pg_config  # noqa: E402
 
 ETCD = "mol-pgbr-etcd"
 MEMBERS = ["mol-pgbr-episodic-1"]
@@ -16,15 +17,15 @@ MEMBERS = ["mol-pgbr-episodic-1"]
 
 def main() -> None:
     pw = {k: secrets.token_urlsafe(18) for k in ("superuser", "replication", "rewind")}
-    files = {ETCD: {"/etc/novaops/etcd.yml": engine_configs.etcd_yml(
+    files = {ETCD: {"/etc/novaops/etcd.yml": etcd_config.etcd_yml(
         member=ETCD, members=[ETCD], client_port=2379, peer_port=2380, cluster_token="mol-pgbr")}}
     for member in MEMBERS:
         files[member] = {
-            "/etc/novaops/patroni.yml": engine_configs.patroni_yml(
+            "/etc/novaops/patroni.yml": pg_config.patroni_yml(
                 scope="mol-episodic", namespace="/novaops/", member=member, etcd_hosts=[f"{ETCD}:2379"],
                 postgres_port=5432, api_port=8008, superuser_password=pw["superuser"],
                 replication_password=pw["replication"], rewind_password=pw["rewind"], shared_preload_libraries=[]),
-            "/etc/novaops/bootstrap.sql": engine_configs.bootstrap_sql(database="nova", extensions=[]),
+            "/etc/novaops/bootstrap.sql": pg_config.bootstrap_sql(database="nova", extensions=[]),
         }
     json.dump(files, sys.stdout)
 

@@ -1,5 +1,5 @@
 """Render the scenario's Valkey, Sentinel, etcd and NATS configs the way the Pulumi program does
-(components/engine_configs.py), with throwaway passwords. Prints JSON: {"files": {container:
+(components/engines/<engine>/config.py), with throwaway passwords. Prints JSON: {"files": {container:
 {path: text}}, "secrets": {"working": {"password": ...}, "streams": {"password": ...}}}."""
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
-from components import engine_configs  # noqa: E402
+from components.engines.etcd import config as etcd_config  # noqa: E402
+from components.engines.nats import config as nats_config  # noqa: E402
+from components.engines.valkey import config as valkey_config  # noqa: E402
 
 VALKEY = ["mol-restic-working-1", "mol-restic-working-2"]
 ETCD = "mol-restic-coordination-1"
@@ -21,16 +23,16 @@ def main() -> None:
     files: dict[str, dict[str, str]] = {}
     for i, member in enumerate(VALKEY):
         files[member] = {
-            "/etc/novaops/valkey.conf": engine_configs.valkey_conf(
+            "/etc/novaops/valkey.conf": valkey_config.valkey_conf(
                 member=member, port=6379, password=valkey_pw, primary=None if i == 0 else VALKEY[0]),
-            "/etc/novaops/sentinel.conf": engine_configs.sentinel_conf(
+            "/etc/novaops/sentinel.conf": valkey_config.sentinel_conf(
                 member=member, master_name="mol-working", primary=VALKEY[0], valkey_port=6379,
                 sentinel_port=26379, quorum=1, password=valkey_pw),
             "/etc/novaops/valkey-password": valkey_pw,
         }
-    files[ETCD] = {"/etc/novaops/etcd.yml": engine_configs.etcd_yml(
+    files[ETCD] = {"/etc/novaops/etcd.yml": etcd_config.etcd_yml(
         member=ETCD, members=[ETCD], client_port=2379, peer_port=2380, cluster_token="mol-restic")}
-    nats = engine_configs.nats_conf(
+    nats = nats_config.nats_conf(
         member=NATS, members=[NATS], cluster_name="mol-streams", client_port=4222, cluster_port=6222,
         monitor_port=8222, user="nova", password=nats_pw)
     # One server only: a 1-node JetStream *cluster* refuses to start (no routes), so the

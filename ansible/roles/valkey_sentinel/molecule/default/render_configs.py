@@ -1,12 +1,12 @@
 """Prints {member: {file: content}} for a Valkey tier as the Pulumi program renders it
-(components/engine_configs.py; first member primary, Sentinel quorum 2), with a throwaway password."""
+(components/engines/<engine>/config.py; first member primary, Sentinel quorum 2), with a throwaway password."""
 import json
 import secrets
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
-from components.engine_configs import sentinel_conf, valkey_conf  # noqa: E402
+from components.engines.valkey.config import sentinel_conf, valkey_conf  # noqa: E402
 
 master_name, members = sys.argv[1], sys.argv[2:]
 password = secrets.token_urlsafe(24)
