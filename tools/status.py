@@ -5,16 +5,20 @@
 Read when it runs, nothing cached: the stack outputs (tiers, members, ports published on the
 stack's address), each service's own API through those ports, and Prometheus.
 
-  role       Patroni REST /cluster; Valkey Sentinel (SENTINEL MASTERS / REPLICAS);
-             NATS /varz + /jsz (the JetStream meta leader); etcd /v3/maintenance/status
+  role       each engine's own API, read by its status part (components/engines/<package>/status.py,
+             found through the tier's engine kind; a tier's router through the engine kind's router)
   health     the service's own API answers and reports it serving, and novaops-prober's last
              protocol-level probe (novaops_probe_success) succeeded
-  probe      mean probe latency over the last minute (novaops_probe_duration_seconds)
-  lag        Patroni replica lag (bytes), Valkey replica offset behind the master (Prometheus),
-             etcd raft entries not yet applied
-  backup     age of the tier's newest successful backup (novaops_backup_last_success_timestamp_seconds)
+  probe      mean probe latency over the last minute (PROBE_LATENCY)
+  lag        from the engine's API where it tells (e.g. bytes or raft entries behind the leader),
+             otherwise the replica's replication lag recorded in Prometheus (LAG)
+  backup     age of the tier's newest successful backup (BACKUP_AGE)
   alerts     alerts firing in Prometheus for the tier or service (severity info is shown but
              does not count as degraded)
+
+The Prometheus columns read recording rules (ansible/roles/prometheus_alerts/files/rules), the
+same ones the alerts and dashboards read, not PromQL of their own. The prometheus_alerts role
+loads them (make configure): before it, probe, lag from Prometheus and backup show "-".
 
 Exit 0 when everything is healthy, 1 when anything is degraded (every problem is listed,
 naming the service), 2 when the stack has no outputs.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import importlib
 import json
 import os
 import sys
@@ -31,16 +36,16 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-PROBE_LATENCY = ("sum by (service) (increase(novaops_probe_duration_seconds_sum[1m]))"
-                 " / sum by (service) (increase(novaops_probe_duration_seconds_count[1m]))")
-# Members are scraped at different moments: a replica can look ahead of its master.
-VALKEY_LAG = ("clamp_min(max by (tier) (redis_master_repl_offset{job=\"valkey\"} and on (instance) "
-              "redis_instance_info{job=\"valkey\", exported_role=\"master\"}) - on (tier) group_right () "
-              "(redis_slave_repl_offset{job=\"valkey\"} and on (instance) "
-              "redis_instance_info{job=\"valkey\", exported_role=\"slave\"}), 0)")
-BACKUPS = "time() - novaops_backup_last_success_timestamp_seconds"
+from components import engines
+from tools.http_json import http_json
+
+# Prometheus series read, all recorded by the prometheus_alerts role's rules but the prober's own.
+PROBE_SUCCESS = "novaops_probe_success"                          # the last probe, per service
+PROBE_LATENCY = "service:novaops_probe_duration_seconds:mean1m"  # novaops-slo.yml
+LAG = "service:novaops_replication_lag:bytes"                    # novaops-baselines.yml, replicas only
+BACKUP_AGE = "novaops:backup_age:seconds"                        # novaops-backup.yml, per tool and target
 
 
 class Unreachable(Exception):
@@ -57,13 +62,13 @@ class Sources:
         self.timeout = timeout
 
     def http_json(self, url: str, body: dict | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return json.loads(resp.read())
+            answer = http_json(url, body, timeout=self.timeout)
         except (OSError, ValueError) as exc:
             raise Unreachable(f"{url}: {exc}") from exc
+        if answer is None:
+            raise Unreachable(f"{url}: empty answer")
+        return answer
 
     def http_status(self, url: str) -> int:
         try:
@@ -75,26 +80,9 @@ class Sources:
         except OSError as exc:
             raise Unreachable(f"{url}: {exc}") from exc
 
-    def sentinel(self, address: str) -> dict:
-        """{"name", "master": host, "master_flags", "replicas": [{"host", "flags", "link", "offset"}]}."""
-        import valkey
-        host, port = address.rsplit(":", 1)
-        client = valkey.Valkey(host=host, port=int(port), socket_timeout=self.timeout,
-                               socket_connect_timeout=self.timeout, decode_responses=True)
-        try:
-            masters = client.sentinel_masters()
-            if not masters:
-                raise Unreachable(f"sentinel {address} monitors no master")
-            name, master = next(iter(masters.items()))
-            replicas = client.sentinel_slaves(name)
-        except valkey.ValkeyError as exc:
-            raise Unreachable(f"sentinel {address}: {exc}") from exc
-        finally:
-            client.close()
-        return {"name": name, "master": master["ip"], "master_flags": sorted(master.get("flags", [])),
-                "replicas": [{"host": r["ip"], "flags": sorted(r.get("flags", [])),
-                              "link": r.get("master-link-status"), "offset": r.get("slave-repl-offset")}
-                             for r in replicas]}
+    def native(self, kind: str, address: str) -> Any:
+        """The answer of a service that speaks no HTTP: its engine's status.query(address, timeout)."""
+        return engines.part(kind, "status").query(address, self.timeout)
 
     def prometheus(self, base: str, query: str) -> list[dict]:
         url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": query})
@@ -170,160 +158,6 @@ class Report:
         }
 
 
-def _url(address: str, path: str) -> str:
-    return f"http://{address}{path}"
-
-
-# --------------------------------------------------------------------------- per engine
-# Each fills in the roles, the APIs' verdicts and the lag of a tier's services.
-
-
-def _patroni(src: Sources, tier: TierStatus, members: dict[str, dict]) -> None:
-    by_container = {s.container: s for s in tier.services}
-    cluster = None
-    for member in tier.services:
-        try:
-            health = src.http_json(_url(members[member.service]["patroni"], "/patroni"))
-            member.api = "ok" if health.get("state") == "running" else f"Patroni reports PostgreSQL {health.get('state')!r}"
-            if cluster is None:
-                cluster = src.http_json(_url(members[member.service]["patroni"], "/cluster"))
-        except Unreachable as exc:
-            member.api = f"Patroni API unreachable ({exc})"
-    if cluster is None:
-        tier.problems.append("no member's Patroni API answers /cluster")
-        return
-    for m in cluster.get("members", []):
-        svc = by_container.get(m.get("name"))
-        if svc is None:
-            continue
-        svc.role = m.get("role", "?")
-        if svc.role == "leader":
-            tier.leader = svc.service
-        else:
-            lag = m.get("lag")
-            svc.lag = f"{lag} B" if isinstance(lag, int) else str(lag)
-            if m.get("state") != "streaming" and svc.api == "ok":
-                svc.api = f"replica state {m.get('state')!r}, not streaming"
-    listed = {m.get("name") for m in cluster.get("members", [])}
-    for svc in tier.services:
-        if svc.container not in listed:
-            svc.role = "absent"
-            if svc.api == "ok":
-                svc.api = "not a member of the Patroni cluster"
-    if tier.leader is None:
-        tier.problems.append("no Patroni leader")
-
-
-def _valkey(src: Sources, tier: TierStatus, members: dict[str, dict]) -> None:
-    views = {}
-    for member in tier.services:
-        try:
-            views[member.service] = src.sentinel(members[member.service]["sentinel"])
-        except Unreachable as exc:
-            member.api = f"Sentinel unreachable ({exc})"
-    if not views:
-        tier.problems.append("no Sentinel answers")
-        return
-    masters = {v["master"] for v in views.values()}
-    if len(masters) > 1:
-        tier.problems.append(f"Sentinels disagree on the master: {', '.join(sorted(masters))}")
-    view = next(iter(views.values()))
-    by_container = {s.container: s for s in tier.services}
-    master = by_container.get(view["master"])
-    if master is not None:
-        master.role = "master"
-        if {"s_down", "o_down"} & set(view["master_flags"]):
-            master.api = f"Sentinel flags the master {'/'.join(view['master_flags'])}"
-        elif master.api == "?":
-            master.api = "ok"
-        tier.leader = master.service
-    else:
-        tier.problems.append(f"Sentinel's master {view['master']!r} is not a member")
-    for r in view["replicas"]:
-        svc = by_container.get(r["host"])
-        if svc is None:
-            continue
-        svc.role = "replica"
-        down = {"s_down", "o_down", "disconnected"} & set(r["flags"])
-        if down:
-            svc.api = f"Sentinel flags it {'/'.join(sorted(down))}"
-        elif r["link"] != "ok":
-            svc.api = f"replication link {r['link']}"
-        elif svc.api == "?":
-            svc.api = "ok"
-    for svc in tier.services:
-        if svc.api == "?":
-            svc.api = "not known to Sentinel"
-
-
-def _nats(src: Sources, tier: TierStatus, members: dict[str, dict]) -> None:
-    leaders = set()
-    for svc in tier.services:
-        monitor = members[svc.service]["monitor"]
-        try:
-            varz = src.http_json(_url(monitor, "/varz"))
-            jsz = src.http_json(_url(monitor, "/jsz"))
-            health = src.http_json(_url(monitor, "/healthz?js-enabled-only=true"))
-        except Unreachable as exc:
-            svc.api = f"monitor API unreachable ({exc})"
-            continue
-        leader = (jsz.get("meta_cluster") or {}).get("leader")
-        if leader:
-            leaders.add(leader)
-        svc.role = "leader" if leader and leader == varz.get("server_name") else "follower"
-        svc.api = "ok" if health.get("status") == "ok" else f"healthz: {health.get('error') or health.get('status')}"
-    if not leaders:
-        tier.problems.append("no JetStream meta leader")
-    elif len(leaders) > 1:
-        tier.problems.append(f"members disagree on the JetStream meta leader: {', '.join(sorted(leaders))}")
-    else:
-        leader = next(iter(leaders))
-        tier.leader = next((s.service for s in tier.services if s.container == leader), leader)
-
-
-def _etcd(src: Sources, tier: TierStatus, members: dict[str, dict]) -> None:
-    statuses = {}
-    for svc in tier.services:
-        try:
-            statuses[svc.service] = src.http_json(_url(members[svc.service]["client"], "/v3/maintenance/status"), {})
-            svc.api = "ok"
-        except Unreachable as exc:
-            svc.api = f"etcd API unreachable ({exc})"
-    leader_id = {s.get("leader") for s in statuses.values()} - {None, "0"}
-    if len(leader_id) != 1:
-        tier.problems.append("no etcd leader" if not leader_id else "members disagree on the etcd leader")
-        return
-    (lid,) = leader_id
-    leader_index = next((int(s.get("raftIndex", 0)) for s in statuses.values() if s["header"]["member_id"] == lid), None)
-    for svc in tier.services:
-        status = statuses.get(svc.service)
-        if status is None:
-            continue
-        svc.role = "leader" if status["header"]["member_id"] == lid else "follower"
-        if svc.role == "leader":
-            tier.leader = svc.service
-        if leader_index is not None:
-            svc.lag = f"{max(leader_index - int(status.get('raftAppliedIndex', 0)), 0)} entries"
-        if status.get("errors"):
-            svc.api = "; ".join(status["errors"])
-
-
-ENGINES: dict[str, Callable[[Sources, TierStatus, dict[str, dict]], None]] = {
-    "patroni": _patroni, "valkey": _valkey, "nats": _nats, "etcd": _etcd,
-}
-
-
-def _router(src: Sources, tier: str, router: dict) -> ServiceStatus:
-    svc = ServiceStatus(tier=tier, service=f"{tier}-router", container=router["container"], kind="pg-router",
-                        role="router")
-    try:
-        status = src.http_status(_url(router["stats"], "/metrics"))
-        svc.api = "ok" if status == 200 else f"HAProxy stats answered HTTP {status}"
-    except Unreachable as exc:
-        svc.api = f"HAProxy stats unreachable ({exc})"
-    return svc
-
-
 # --------------------------------------------------------------------------- assembling
 
 
@@ -336,18 +170,8 @@ def collect(outputs: dict, src: Sources) -> Report:
                          for m, v in t["members"].items()]
         report.tiers.append(tier)
 
-    def one_tier(tier: TierStatus) -> None:
-        out = tiers_out[tier.tier]
-        engine = ENGINES.get(tier.engine)
-        if engine is None:
-            tier.problems.append(f"unknown engine {tier.engine!r}")
-        else:
-            engine(src, tier, out["members"])
-        if "router" in out and "stats" in out["router"]:
-            tier.services.append(_router(src, tier.tier, out["router"]))
-
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(report.tiers) + 1) as pool:
-        futures = [pool.submit(one_tier, t) for t in report.tiers]
+        futures = [pool.submit(_read_tier, src, t, tiers_out[t.tier]) for t in report.tiers]
         prom = pool.submit(_from_prometheus, src, outputs)
         for f in futures:
             f.result()
@@ -357,22 +181,41 @@ def collect(outputs: dict, src: Sources) -> Report:
     return report
 
 
+def _read_tier(src: Sources, tier: TierStatus, out: dict) -> None:
+    """The tier's members through its engine's status part, then its router's, if it has one."""
+    kind = engines.kinds().get(tier.engine)
+    if kind is None:
+        tier.problems.append(f"unknown engine {tier.engine!r}")
+        return
+    engines.part(kind.name, "status").read(src, tier, out["members"])
+    if kind.router and "router" in out:
+        engines.part(kind.router, "status").read_router(src, tier, out["router"])
+
+
 def _from_prometheus(src: Sources, outputs: dict) -> tuple[dict, list[str]]:
     base = (outputs.get("monitoring") or {}).get("prometheus")
     if not base:
         return {}, ["the stack publishes no Prometheus address"]
     out: dict[str, Any] = {}
     try:
-        out["probe"] = {r["metric"].get("service"): float(r["value"][1])
-                        for r in src.prometheus(base, "novaops_probe_success")}
-        out["latency"] = {r["metric"].get("service"): float(r["value"][1])
-                          for r in src.prometheus(base, PROBE_LATENCY)}
-        out["valkey_lag"] = {r["metric"].get("service"): float(r["value"][1]) for r in src.prometheus(base, VALKEY_LAG)}
-        out["backups"] = [(r["metric"].get("target"), float(r["value"][1])) for r in src.prometheus(base, BACKUPS)]
+        out["probe"] = _by_service(src.prometheus(base, PROBE_SUCCESS))
+        out["latency"] = _by_service(src.prometheus(base, PROBE_LATENCY))
+        out["lag"] = _by_service(src.prometheus(base, LAG))
+        out["backups"] = [(r["metric"].get("target"), float(r["value"][1])) for r in src.prometheus(base, BACKUP_AGE)]
         out["alerts"] = [a for a in src.alerts(base) if a.get("state") == "firing"]
     except Unreachable as exc:
         return out, [f"Prometheus unreachable: {exc}"]
     return out, []
+
+
+def _by_service(result: list[dict]) -> dict[str, float]:
+    return {r["metric"].get("service"): float(r["value"][1]) for r in result}
+
+
+def _probed(svc: ServiceStatus) -> bool:
+    """The prober checks this service's kind: a missing or failing probe result is a problem."""
+    kind = engines.kinds().get(svc.kind)
+    return kind is not None and kind.probe is not None
 
 
 def _merge(report: Report, metrics: dict) -> None:
@@ -396,15 +239,17 @@ def _merge(report: Report, metrics: dict) -> None:
         for name in sorted(set(tier.alerts) & degrading):
             tier.problems.append(f"alert {name} firing")
         for svc in tier.services:
-            if svc.kind in ENGINES:
+            probed = _probed(svc)
+            if probed:
                 if probe is not None:
                     svc.probe = probe.get(svc.service)
                 svc.probe_latency_ms = latency[svc.service] * 1000 if latency.get(svc.service) is not None else None
-                if svc.kind == "valkey" and svc.role == "replica" and svc.service in metrics.get("valkey_lag", {}):
-                    svc.lag = f"{metrics['valkey_lag'][svc.service]:.0f} B"
+            # The engine's own API tells the lag where it can (and is fresher); Prometheus otherwise.
+            if svc.lag == "-" and svc.service != tier.leader and svc.service in metrics.get("lag", {}):
+                svc.lag = f"{metrics['lag'][svc.service]:.0f} B"
             if svc.api != "ok":
                 svc.problems.append(svc.api)
-            if svc.kind in ENGINES and probe is not None:
+            if probed and probe is not None:
                 if svc.probe is None:
                     svc.problems.append("no probe result in Prometheus")
                 elif svc.probe != 1:
@@ -481,4 +326,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The engines' status parts import tools.status, a module apart from this __main__: run its
+    # main, so that the Unreachable they catch is the one its Sources raise.
+    sys.exit(importlib.import_module("tools.status").main())

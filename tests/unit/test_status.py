@@ -4,31 +4,39 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tools import status
 
 PROM = "http://127.0.0.1:19090"
+RULES = Path(__file__).resolve().parents[2] / "ansible" / "roles" / "prometheus_alerts" / "files" / "rules"
+
+
+def _members(tier: str, n: int, ports: dict[str, int]) -> dict:
+    return {f"{tier}-{i}": {"container": f"novaops-t-{tier}-{i}",
+                            **{p: f"127.0.0.1:{base + i}" for p, base in ports.items()}}
+            for i in range(1, n + 1)}
 
 
 def _outputs() -> dict:
-    def members(tier, n, ports):
-        return {f"{tier}-{i}": {"container": f"novaops-t-{tier}-{i}",
-                                **{p: f"127.0.0.1:{base + i}" for p, base in ports.items()}}
-                for i in range(1, n + 1)}
+    members = _members
     return {
         "stack": "t",
         "monitoring": {"prometheus": PROM},
         "tiers": {
             # deliberately not in tier-number order: the table follows the numbers
             "coordination": {"number": 7, "engine": "etcd", "members": members("coordination", 3, {"client": 12378})},
-            "working": {"number": 1, "engine": "valkey", "members": members("working", 3, {"valkey": 16378, "sentinel": 26378})},
+            "working": {"number": 1, "engine": "valkey",
+                        "members": members("working", 3, {"valkey": 16378, "sentinel": 26378})},
             "episodic": {"number": 2, "engine": "patroni",
                          "members": members("episodic", 2, {"postgres": 15431, "patroni": 18007}),
                          "router": {"container": "novaops-t-episodic-router", "primary": "127.0.0.1:15438",
                                     "stats": "127.0.0.1:18408"}},
-            "streams": {"number": 6, "engine": "nats", "members": members("streams", 3, {"client": 14221, "monitor": 18221})},
+            "streams": {"number": 6, "engine": "nats",
+                        "members": members("streams", 3, {"client": 14221, "monitor": 18221})},
         },
     }
 
@@ -66,13 +74,15 @@ class FakeSources(status.Sources):
         self.queries = {
             "novaops_probe_success": [{"metric": {"service": s}, "value": [0, "1"]} for s in SERVICES],
             status.PROBE_LATENCY: [{"metric": {"service": s}, "value": [0, "0.0021"]} for s in SERVICES],
-            status.VALKEY_LAG: [{"metric": {"service": "working-2"}, "value": [0, "0"]},
-                                {"metric": {"service": "working-3"}, "value": [0, "1536"]}],
-            status.BACKUPS: [{"metric": {"tool": "pgbackrest", "target": "episodic"}, "value": [0, "7200"]},
-                             {"metric": {"tool": "restic", "target": "working"}, "value": [0, "600"]},
-                             {"metric": {"tool": "restic", "target": "working-1"}, "value": [0, "300"]},
-                             {"metric": {"tool": "restic", "target": "streams:NOVA_EVENTS"}, "value": [0, "900"]},
-                             {"metric": {"tool": "restic", "target": "streams:NOVA_AUDIT"}, "value": [0, "800"]}],
+            # Replicas of every engine the rule covers; Patroni's own API tells its lag first.
+            status.LAG: [{"metric": {"tier": "working", "service": "working-2"}, "value": [0, "0"]},
+                         {"metric": {"tier": "working", "service": "working-3"}, "value": [0, "1536"]},
+                         {"metric": {"tier": "episodic", "service": "episodic-2"}, "value": [0, "4096"]}],
+            status.BACKUP_AGE: [{"metric": {"tool": "pgbackrest", "target": "episodic"}, "value": [0, "7200"]},
+                                {"metric": {"tool": "restic", "target": "working"}, "value": [0, "600"]},
+                                {"metric": {"tool": "restic", "target": "working-1"}, "value": [0, "300"]},
+                                {"metric": {"tool": "restic", "target": "streams:NOVA_EVENTS"}, "value": [0, "900"]},
+                                {"metric": {"tool": "restic", "target": "streams:NOVA_AUDIT"}, "value": [0, "800"]}],
         }
         self.firing: list[dict] = []
         self.prometheus_down = False
@@ -87,7 +97,8 @@ class FakeSources(status.Sources):
             raise status.Unreachable(f"{url}: connection refused")
         return self.statuses[url]
 
-    def sentinel(self, address):
+    def native(self, kind, address):
+        assert kind == "valkey", "only Sentinel speaks no HTTP"
         if address not in self.sentinels:
             raise status.Unreachable(f"sentinel {address}: connection refused")
         return self.sentinels[address]
@@ -178,7 +189,8 @@ def test_sentinels_that_disagree_and_a_missing_leader():
 
 def test_nats_without_jetstream_health():
     src = FakeSources()
-    src.http["http://127.0.0.1:18223/healthz?js-enabled-only=true"] = {"status": "unavailable", "error": "JetStream not current"}
+    src.http["http://127.0.0.1:18223/healthz?js-enabled-only=true"] = {"status": "unavailable",
+                                                                        "error": "JetStream not current"}
     assert status.collect(_outputs(), src).all_problems() == ["streams-2: healthz: JetStream not current"]
 
 
@@ -223,7 +235,8 @@ def test_main_exit_codes_and_json(monkeypatch, capsys):
     assert status.main(["--stack", "t", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["healthy"] is False
-    assert data["problems"] == ["episodic-router: HAProxy stats unreachable (http://127.0.0.1:18408/metrics: connection refused)"]
+    assert data["problems"] == [
+        "episodic-router: HAProxy stats unreachable (http://127.0.0.1:18408/metrics: connection refused)"]
 
 
 def test_main_without_outputs(monkeypatch, capsys):
@@ -232,3 +245,73 @@ def test_main_without_outputs(monkeypatch, capsys):
     monkeypatch.setattr(status, "stack_outputs", missing)
     assert status.main(["--stack", "nope"]) == 2
     assert "no outputs for stack 'nope'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- tiers from the outputs alone
+
+
+def _second_tiers(src: FakeSources) -> dict:
+    """The outputs with a second Valkey tier and a second Patroni tier (as a catalog adding them
+    would publish), and healthy answers for them in ``src``: first member master / leader."""
+    outputs = _outputs()
+    outputs["tiers"]["cache"] = {"number": 8, "engine": "valkey",
+                                 "members": _members("cache", 3, {"valkey": 16388, "sentinel": 26388})}
+    outputs["tiers"]["ledger"] = {"number": 9, "engine": "patroni",
+                                  "members": _members("ledger", 3, {"postgres": 15441, "patroni": 18017}),
+                                  "router": {"container": "novaops-t-ledger-router", "primary": "127.0.0.1:15448",
+                                             "stats": "127.0.0.1:18418"}}
+    cache, ledger = outputs["tiers"]["cache"]["members"], outputs["tiers"]["ledger"]["members"]
+    containers = [m["container"] for m in cache.values()]
+    for m in cache.values():
+        src.sentinels[m["sentinel"]] = {
+            "name": "t-cache", "master": containers[0], "master_flags": ["master"],
+            "replicas": [{"host": c, "flags": ["slave"], "link": "ok", "offset": 10} for c in containers[1:]]}
+    roles = ["leader", "sync_standby", "replica"]
+    cluster = {"members": [{"name": m["container"], "role": role,
+                            **({"state": "running"} if role == "leader" else {"state": "streaming", "lag": 64})}
+                           for m, role in zip(ledger.values(), roles)]}
+    for m in ledger.values():
+        src.http[f"http://{m['patroni']}/patroni"] = {"state": "running"}
+        src.http[f"http://{m['patroni']}/cluster"] = cluster
+    src.statuses["http://127.0.0.1:18418/metrics"] = 200
+    added = [*cache, *ledger]
+    src.queries["novaops_probe_success"] += [{"metric": {"service": s}, "value": [0, "1"]} for s in added]
+    src.queries[status.PROBE_LATENCY] += [{"metric": {"service": s}, "value": [0, "0.003"]} for s in added]
+    src.queries[status.LAG] += [{"metric": {"tier": "cache", "service": s}, "value": [0, "512"]}
+                                for s in list(cache)[1:]]
+    src.queries[status.BACKUP_AGE] += [{"metric": {"tool": "pgbackrest", "target": "ledger"}, "value": [0, "60"]}]
+    return outputs
+
+
+def test_a_second_valkey_and_a_second_patroni_tier_get_their_rows():
+    src = FakeSources()
+    outputs = _second_tiers(src)
+    report = status.collect(outputs, src)
+    assert [t.tier for t in report.tiers] == ["working", "episodic", "streams", "coordination", "cache", "ledger"]
+    assert report.healthy, report.all_problems()
+    svc = _by_service(report)
+    assert {k: (s.role, s.lag) for k, s in svc.items() if s.tier in ("cache", "ledger")} == {
+        "cache-1": ("master", "-"), "cache-2": ("replica", "512 B"), "cache-3": ("replica", "512 B"),
+        "ledger-1": ("leader", "-"), "ledger-2": ("sync_standby", "64 B"), "ledger-3": ("replica", "64 B"),
+        "ledger-router": ("router", "-")}
+    assert {t.tier: t.leader for t in report.tiers if t.tier in ("cache", "ledger")} == {
+        "cache": "cache-1", "ledger": "ledger-1"}
+    assert svc["cache-2"].probe == 1 and svc["ledger-3"].probe_latency_ms == pytest.approx(3)
+    assert {t.tier: t.backup_age_s for t in report.tiers}["ledger"] == 60
+    table = status.render_table(report)
+    assert "cache (valkey)" in table and "ledger (patroni)" in table and "healthy: 6 tiers, 19 services" in table
+
+    # Each new tier is read on its own: a fault in it is named there, the first tiers stay healthy.
+    del src.sentinels["127.0.0.1:26390"]
+    del src.statuses["http://127.0.0.1:18418/metrics"]
+    assert status.collect(outputs, src).all_problems() == [
+        "cache-2: Sentinel unreachable (sentinel 127.0.0.1:26390: connection refused)",
+        "ledger-router: HAProxy stats unreachable (http://127.0.0.1:18418/metrics: connection refused)"]
+
+
+def test_the_prometheus_columns_read_recording_rules():
+    """status restates no PromQL: each series it asks for is recorded by the prometheus_alerts role
+    (renaming a rule there must fail here, not leave a column silently empty)."""
+    recorded = {rule["record"] for path in RULES.glob("*.yml")
+                for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"] if "record" in rule}
+    assert {status.PROBE_LATENCY, status.LAG, status.BACKUP_AGE} <= recorded
