@@ -46,14 +46,18 @@ class Networks(pulumi.ComponentResource):
     def __init__(self, name: str, topology: Topology, providers: dict, opts: pulumi.ResourceOptions | None = None):
         super().__init__("novaops:network:Networks", name, None, opts)
         self.networks = {}
+        # Named <host>-<key> whatever the number of docker hosts, so declaring a second host renames
+        # nothing; a stack made on one host before that (resources named <key>) keeps its networks.
+        legacy = len(topology.docker_hosts) == 1
         for (host, key), net in topology.networks.items():
             self.networks[(host, key)] = docker.Network(
-                f"{host}-{key}" if len(topology.docker_hosts) > 1 else key,
+                f"{host}-{key}",
                 name=net.name, driver="bridge", internal=net.internal,
                 labels=[docker.NetworkLabelArgs(label=k, value=v) for k, v in sorted({
                     f"{PROJECT}.project": PROJECT, f"{PROJECT}.stack": topology.stack,
                     f"{PROJECT}.network": key}.items())],
-                opts=pulumi.ResourceOptions(parent=self, provider=providers[host]))
+                opts=pulumi.ResourceOptions(parent=self, provider=providers[host],
+                                            aliases=[pulumi.Alias(name=key)] if legacy else None))
         self.register_outputs({"names": [n.name for n in self.networks.values()]})
 
 

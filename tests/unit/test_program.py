@@ -96,6 +96,29 @@ def test_networks_one_internal_per_tier_plus_monitoring_and_edge():
     return check(verify)
 
 
+def _network_resource_names(stack: str):
+    mocks, _, done = run_program(stack)
+    return done.apply(lambda _: sorted(n.name for n in mocks.of_type("docker:index/network:Network")))
+
+
+@pulumi.runtime.test
+def test_network_resource_names_do_not_depend_on_the_number_of_docker_hosts():
+    """<host>-<key> on one host as on three: declaring a second docker host renames no network
+    (a rename would make Pulumi replace it, and every container on it)."""
+    def expected(stack: str) -> list[str]:
+        topology = build_topology(stack, load_stack_file(stack), lambda k: True)
+        return sorted(f"{host}-{key}" for host, key in topology.networks)
+
+    one_host, three_hosts = _network_resource_names("dev"), _network_resource_names("prod")
+    want_dev, want_prod = expected("dev"), expected("prod")
+
+    def verify(names):
+        dev, prod = names
+        assert dev == want_dev and all(n.startswith("local-") for n in dev)
+        assert prod == want_prod and len({h for h, _ in build_topology("dev", {}).networks}) == 1
+    return pulumi.Output.all(one_host, three_hosts).apply(verify)
+
+
 @pulumi.runtime.test
 def test_secrets_are_secret_files_never_env():
     def verify(mocks, _):
