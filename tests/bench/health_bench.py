@@ -22,7 +22,8 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
+
+from tools.http_json import http_json
 
 QUANTILE = "histogram_quantile({q}, sum by (tier, le) (increase(novaops_probe_duration_seconds_bucket[{w}s])))"
 PROBES = "sum by (tier) (increase(novaops_probe_duration_seconds_count[{w}s]))"
@@ -33,8 +34,7 @@ MAX_WINDOW_S = 3600
 
 def query(prometheus: str, expr: str, at: float) -> dict[str, float]:
     url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr, "time": f"{at:.3f}"})
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        answer = json.loads(resp.read())
+    answer = http_json(url, timeout=30)
     if answer.get("status") != "success":
         raise RuntimeError(f"Prometheus refused {expr!r}: {answer.get('error')}")
     return {r["metric"].get("tier", "all"): float(r["value"][1]) for r in answer["data"]["result"]}

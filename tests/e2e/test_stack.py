@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import subprocess
-import urllib.request
 import uuid
 
 import docker
@@ -14,6 +12,7 @@ import pytest
 import valkey
 
 from tests.e2e.conftest import ROOT, eventually, patroni_tiers
+from tools.http_json import http_json as shared_http_json
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 LOCAL = "127.0.0.1"
@@ -21,11 +20,8 @@ PG_TIERS = patroni_tiers()
 
 
 def http_json(port: int, path: str, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"http://{LOCAL}:{port}{path}", data=data,
-                                 headers={"Content-Type": "application/json"} if data else {})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read())
+    """A service's HTTP-JSON API on the stack's address (POST when ``body`` is given)."""
+    return shared_http_json(f"http://{LOCAL}:{port}{path}", body, timeout=5)
 
 
 def test_every_declared_container_runs_healthy(stack):
