@@ -2,10 +2,19 @@
 
 Tags are a digest of the image's directory (and its parent's tag), so an
 unchanged Dockerfile keeps its tag and nothing is rebuilt or replaced.
+
+A file an image shares with the rest of the repository (the NATS client of
+components/engines/nats/client.py) is a symlink in the image's directory. The digest reads
+through it, so a change of the shared file rebuilds the image; ``build_context`` gives the
+directory to build from, with such links replaced by the files (docker sends a symlink as a
+link, and its target lies outside the context).
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +22,8 @@ import pulumi
 import pulumi_docker as docker
 
 IMAGES_DIR = Path("images")
+# Build contexts with their shared files copied in, one directory per content digest (gitignored).
+CONTEXTS_DIR = Path("build") / "image-contexts"
 DEBIAN_IMAGE = "debian:trixie-slim"
 # Parent of each project image; everything else builds on base.
 PARENTS = {"base": None, "backup": "host"}
@@ -49,6 +60,25 @@ def directory_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def build_context(name: str, root: Path = IMAGES_DIR) -> Path:
+    """The directory to build image ``name`` from: its own directory, or a copy with shared files
+    in place of their symlinks. Named by digest, so concurrent builds never rewrite one in use."""
+    source = root / name
+    if not any(p.is_symlink() for p in source.rglob("*")):
+        return source
+    staged = root.parent / CONTEXTS_DIR / f"{name}-{directory_digest(source)[:16]}"
+    if not staged.is_dir():
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=staged.parent))
+        shutil.copytree(source, scratch / name, symlinks=False)
+        try:
+            os.rename(scratch / name, staged)
+        except OSError:   # another build staged the same digest first
+            pass
+        shutil.rmtree(scratch, ignore_errors=True)
+    return staged
+
+
 def image_tag(name: str, root: Path = IMAGES_DIR, debian_image: str = DEBIAN_IMAGE) -> str:
     parent = parent_of(name)
     upstream = image_tag(parent, root, debian_image) if parent else debian_image
@@ -76,7 +106,7 @@ class ImageSet(pulumi.ComponentResource):
             built = docker.Image(
                 f"{args.docker_host}-{image}",
                 image_name=image_tag(image),
-                build=docker.DockerBuildArgs(context=str(IMAGES_DIR / image), args=build_args),
+                build=docker.DockerBuildArgs(context=str(build_context(image)), args=build_args),
                 skip_push=True,
                 opts=child,
             )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import docker
 
-from components.images import DEBIAN_IMAGE, IMAGES_DIR, image_tag, parent_of, with_parents
+from components.images import DEBIAN_IMAGE, IMAGES_DIR, build_context, image_tag, parent_of, with_parents
 
 ROOT = Path(__file__).resolve().parents[1]
 MOLECULE_TAG = "molecule"
@@ -31,7 +31,7 @@ def build(names: list[str]) -> None:
             parent = parent_of(name)
             args = {"BASE_IMAGE": image_tag(parent, ROOT / IMAGES_DIR)} if parent else {"DEBIAN_IMAGE": DEBIAN_IMAGE}
             print(f"building   {tag}", flush=True)
-            client.images.build(path=str(ROOT / IMAGES_DIR / name), tag=tag, buildargs=args, rm=True)
+            client.images.build(path=str(build_context(name, ROOT / IMAGES_DIR)), tag=tag, buildargs=args, rm=True)
         client.images.get(tag).tag(f"novaops/{name}", MOLECULE_TAG)
         print(f"tagged     novaops/{name}:{MOLECULE_TAG}")
 

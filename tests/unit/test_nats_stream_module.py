@@ -6,13 +6,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 
+from components.engines.nats import client as nats_client
 from components.engines.nats import config as nats_config
 
 ROOT = Path(__file__).resolve().parents[2]
+# Ansible ships the role's module_utils (novaops_nats, a symlink to the engine's client) with the module.
+sys.modules.setdefault("ansible.module_utils.novaops_nats", nats_client)
 _SPEC = importlib.util.spec_from_file_location(
     "nats_stream", ROOT / "ansible" / "roles" / "nats_jetstream" / "library" / "nats_stream.py")
 ns = importlib.util.module_from_spec(_SPEC)

@@ -2,9 +2,9 @@
 # -*- coding: utf-8 -*-
 """Ansible module: a JetStream stream through the JetStream API, over the NATS text protocol.
 
-Python 3 standard library only (natscli is not packaged in Debian). One TCP connection:
-INFO -> CONNECT (user/pass) -> PING/PONG, SUB to a private inbox, then requests
-``$JS.API.STREAM.INFO|CREATE|UPDATE.<name>`` published with that inbox as reply subject.
+Python 3 standard library only (natscli is not packaged in Debian): the NATS client is the
+role's module_utils ``novaops_nats`` (components/engines/nats/client.py). Requests
+``$JS.API.STREAM.INFO|CREATE|UPDATE.<name>`` over one connection.
 """
 from __future__ import annotations
 
@@ -100,15 +100,14 @@ cluster:
 
 import json
 import re
-import secrets
-import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+# The project's one NATS client (components/engines/nats/client.py; this role's module_utils
+# holds a symlink to it). Names re-exported here are part of what the unit tests exercise.
+from ansible.module_utils.novaops_nats import (  # noqa: F401 - ProtocolParser, parse_headers, pub_frame
+    NatsClient, NatsError, ProtocolParser, TransientError, parse_headers, pub_frame)
 
-CRLF = b"\r\n"
-MAX_CONTROL_LINE = 64 * 1024
-MAX_PAYLOAD = 8 * 1024 * 1024
 ERR_STREAM_NOT_FOUND = 10059
 # JetStream API errors worth waiting out while a cluster forms.
 # 10008: JetStream system temporarily unavailable; 10005: no suitable peers for placement (a node
@@ -122,225 +121,8 @@ _UNITS_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 6
              "d": 86400 * 10**9}
 
 
-class NatsError(Exception):
-    """A protocol or API failure, with a message meant for the operator."""
-
-
-class TransientError(NatsError):
-    """JetStream not ready yet: worth retrying within the module's wait budget."""
-
-
-# --------------------------------------------------------------------------- protocol
-
-class ProtocolParser:
-    """Incremental parser for server -> client NATS protocol frames.
-
-    ``feed(bytes)`` returns complete frames as tuples:
-    ``("INFO", dict)``, ``("MSG", subject, sid, reply, payload)``,
-    ``("HMSG", subject, sid, reply, headers_bytes, payload)``, ``("PING",)``, ``("PONG",)``,
-    ``("+OK",)``, ``("-ERR", text)``.
-    """
-
-    def __init__(self):
-        self._buf = b""
-        self._pending = None   # (kind, subject, sid, reply, header_len, total_len)
-
-    def feed(self, data):
-        self._buf += data
-        frames = []
-        while True:
-            frame = self._next()
-            if frame is None:
-                return frames
-            frames.append(frame)
-
-    def _next(self):
-        if self._pending is not None:
-            kind, subject, sid, reply, hdr_len, total = self._pending
-            if len(self._buf) < total + 2:
-                return None
-            body, end = self._buf[:total], self._buf[total:total + 2]
-            if end != CRLF:
-                raise NatsError("protocol error: message payload not followed by CRLF")
-            self._buf = self._buf[total + 2:]
-            self._pending = None
-            if kind == "HMSG":
-                return ("HMSG", subject, sid, reply, body[:hdr_len], body[hdr_len:])
-            return ("MSG", subject, sid, reply, body)
-        idx = self._buf.find(CRLF)
-        if idx < 0:
-            if len(self._buf) > MAX_CONTROL_LINE:
-                raise NatsError("protocol error: control line longer than %d bytes" % MAX_CONTROL_LINE)
-            return None
-        line = self._buf[:idx].decode("utf-8", "replace")
-        self._buf = self._buf[idx + 2:]
-        parts = line.strip().split(None, 1)
-        op = parts[0].upper() if parts else ""
-        rest = parts[1] if len(parts) > 1 else ""
-        if op == "MSG":
-            args = rest.split()
-            if len(args) not in (3, 4):
-                raise NatsError("protocol error: bad MSG line %r" % line[:200])
-            reply = args[2] if len(args) == 4 else None
-            self._pending = ("MSG", args[0], args[1], reply, 0, self._size(args[-1], line))
-            return self._next()
-        if op == "HMSG":
-            args = rest.split()
-            if len(args) not in (4, 5):
-                raise NatsError("protocol error: bad HMSG line %r" % line[:200])
-            reply = args[2] if len(args) == 5 else None
-            hdr_len, total = self._size(args[-2], line), self._size(args[-1], line)
-            if hdr_len > total:
-                raise NatsError("protocol error: HMSG header length exceeds total length")
-            self._pending = ("HMSG", args[0], args[1], reply, hdr_len, total)
-            return self._next()
-        if op == "INFO":
-            try:
-                return ("INFO", json.loads(rest))
-            except ValueError:
-                raise NatsError("protocol error: INFO is not JSON")
-        if op in ("PING", "PONG", "+OK"):
-            return (op,)
-        if op == "-ERR":
-            return ("-ERR", rest.strip().strip("'"))
-        raise NatsError("protocol error: unexpected line %r" % line[:200])
-
-    @staticmethod
-    def _size(token, line):
-        if not token.isdigit() or int(token) > MAX_PAYLOAD:
-            raise NatsError("protocol error: bad size in %r" % line[:200])
-        return int(token)
-
-
-def parse_headers(raw):
-    """``NATS/1.0 503 No Responders\\r\\nK: v\\r\\n\\r\\n`` -> (status int or None, description, {k: v})."""
-    lines = raw.decode("utf-8", "replace").split("\r\n")
-    first = lines[0].split(None, 2) if lines else []
-    if not first or not first[0].startswith("NATS/"):
-        raise NatsError("protocol error: bad header block")
-    status = int(first[1]) if len(first) > 1 and first[1].isdigit() else None
-    description = first[2] if len(first) > 2 else ""
-    headers = {}
-    for line in lines[1:]:
-        if line:
-            key, _, value = line.partition(":")
-            headers[key.strip()] = value.strip()
-    return status, description, headers
-
-
-def pub_frame(subject, reply, payload):
-    return b"PUB %s %s %d\r\n%s\r\n" % (subject.encode(), reply.encode(), len(payload), payload)
-
-
-class NatsClient:
-    """Request/reply over one connection. ``sock`` needs sendall/recv/settimeout (tests pass a fake)."""
-
-    def __init__(self, sock, timeout=5.0, clock=time.monotonic):
-        self.sock = sock
-        self.timeout = timeout
-        self.clock = clock
-        self.parser = ProtocolParser()
-        self.frames = []
-        self.inbox = "_INBOX.%s" % secrets.token_hex(8)
-        self.counter = 0
-        self.server_info = {}
-
-    @classmethod
-    def connect(cls, host, port, user, password, timeout):
-        try:
-            sock = socket.create_connection((host, port), timeout=timeout)
-        except OSError as exc:
-            raise TransientError("cannot connect to NATS at %s:%d: %s" % (host, port, exc))
-        client = cls(sock, timeout)
-        try:
-            client.handshake(user, password)
-        except Exception:
-            client.close()
-            raise
-        return client
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def _send(self, data):
-        try:
-            self.sock.sendall(data)
-        except OSError as exc:
-            raise NatsError("connection to NATS lost while sending: %s" % exc)
-
-    def _read_frame(self, deadline, waiting_for):
-        while not self.frames:
-            left = deadline - self.clock()
-            if left <= 0:
-                raise TransientError("timed out after %.1fs waiting for %s" % (self.timeout, waiting_for))
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError as exc:
-                raise NatsError("connection to NATS lost: %s" % exc)
-            if not data:
-                raise NatsError("NATS server closed the connection while waiting for %s" % waiting_for)
-            self.frames.extend(self.parser.feed(data))
-        frame = self.frames.pop(0)
-        if frame[0] == "PING":
-            self._send(b"PONG\r\n")
-        elif frame[0] == "-ERR":
-            raise NatsError("NATS server error: %s" % frame[1])
-        return frame
-
-    def handshake(self, user, password):
-        deadline = self.clock() + self.timeout
-        frame = self._read_frame(deadline, "the server INFO")
-        if frame[0] != "INFO":
-            raise NatsError("protocol error: expected INFO first, got %s" % frame[0])
-        self.server_info = frame[1]
-        if self.server_info.get("tls_required"):
-            raise NatsError("the server requires TLS, which this module does not speak")
-        if self.server_info.get("auth_required") and not password:
-            raise NatsError("the server requires authentication and no password was given")
-        connect = {"verbose": False, "pedantic": False, "tls_required": False, "name": "ansible-nats_stream",
-                   "lang": "python", "version": "1.0", "protocol": 1, "echo": False,
-                   "headers": bool(self.server_info.get("headers")),
-                   "no_responders": bool(self.server_info.get("headers"))}
-        if user is not None:
-            connect["user"] = user
-        if password is not None:
-            connect["pass"] = password
-        self._send(b"CONNECT " + json.dumps(connect).encode() + b"\r\nPING\r\n")
-        while True:
-            frame = self._read_frame(deadline, "PONG after CONNECT")
-            if frame[0] == "PONG":
-                break
-        self._send(b"SUB %s.* 1\r\n" % self.inbox.encode())
-
-    def request(self, subject, payload=b""):
-        """Publish ``payload`` to ``subject`` and return the decoded JSON reply."""
-        self.counter += 1
-        reply = "%s.%d" % (self.inbox, self.counter)
-        self._send(pub_frame(subject, reply, payload))
-        deadline = self.clock() + self.timeout
-        while True:
-            frame = self._read_frame(deadline, "a reply to %s" % subject)
-            if frame[0] == "MSG" and frame[1] == reply:
-                body = frame[4]
-                break
-            if frame[0] == "HMSG" and frame[1] == reply:
-                status, description, _ = parse_headers(frame[4])
-                if status == 503:
-                    raise TransientError("no responders for %s: JetStream is not enabled or not ready" % subject)
-                if status is not None and status >= 400:
-                    raise NatsError("%s answered %d %s" % (subject, status, description))
-                body = frame[5]
-                break
-        try:
-            return json.loads(body.decode("utf-8"))
-        except ValueError:
-            raise NatsError("%s returned a reply that is not JSON: %r" % (subject, body[:200]))
+def connect(host, port, user, password, timeout):
+    return NatsClient.connect(["%s:%d" % (host, port)], user, password, timeout, name="ansible-nats_stream")
 
 
 # --------------------------------------------------------------------------- credentials
@@ -470,7 +252,7 @@ def api_error(subject, reply):
 
 def stream_info(client, name):
     subject = "$JS.API.STREAM.INFO.%s" % name
-    reply = client.request(subject)
+    reply = client.request_json(subject)
     if "error" in reply:
         if reply["error"].get("err_code") == ERR_STREAM_NOT_FOUND:
             return None
@@ -480,7 +262,7 @@ def stream_info(client, name):
 
 def stream_write(client, verb, config):
     subject = "$JS.API.STREAM.%s.%s" % (verb, config["name"])
-    reply = client.request(subject, json.dumps(config).encode())
+    reply = client.request_json(subject, config)
     if "error" in reply:
         raise api_error(subject, reply)
     return reply
@@ -508,7 +290,7 @@ def valid_stream_name(name):
     return bool(name) and not re.search(r"[\s.*>/\\]", name)
 
 
-def run(params, check_mode, connect=NatsClient.connect, clock=time.monotonic, sleep=time.sleep):
+def run(params, check_mode, connect=connect, clock=time.monotonic, sleep=time.sleep):
     if not valid_stream_name(params["name"]):
         raise NatsError("invalid stream name %r (no spaces, '.', '*', '>', '/' or '\\')" % params["name"])
     user, password = params.get("user"), params.get("password")
