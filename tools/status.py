@@ -219,43 +219,60 @@ def _probed(svc: ServiceStatus) -> bool:
 
 
 def _merge(report: Report, metrics: dict) -> None:
-    probe, latency = metrics.get("probe"), metrics.get("latency", {})
     for tier in report.tiers:
-        members = {s.service for s in tier.services}
-        # JetStream backups are per stream: target "<tier>:<stream>".
-        ages = [age for target, age in metrics.get("backups", [])
-                if target == tier.tier or target in members or (target or "").startswith(f"{tier.tier}:")]
-        tier.backup_age_s = min(ages) if ages else None
-        degrading: set[str] = set()   # info alerts (baseline anomalies) are shown, not counted as degraded
-        for alert in metrics.get("alerts", []):
-            labels = alert.get("labels", {})
-            name = labels.get("alertname", "?")
-            if labels.get("severity") != "info":
-                degrading.add(name)
-            if labels.get("service") in members and labels.get("service") != tier.tier:
-                next(s for s in tier.services if s.service == labels["service"]).alerts.append(name)
-            elif labels.get("tier") == tier.tier:
-                tier.alerts.append(name)
+        tier.backup_age_s = _backup_age(tier, metrics.get("backups", []))
+        degrading = _file_alerts(tier, metrics.get("alerts", []))
         for name in sorted(set(tier.alerts) & degrading):
             tier.problems.append(f"alert {name} firing")
         for svc in tier.services:
-            probed = _probed(svc)
-            if probed:
-                if probe is not None:
-                    svc.probe = probe.get(svc.service)
-                svc.probe_latency_ms = latency[svc.service] * 1000 if latency.get(svc.service) is not None else None
-            # The engine's own API tells the lag where it can (and is fresher); Prometheus otherwise.
-            if svc.lag == "-" and svc.service != tier.leader and svc.service in metrics.get("lag", {}):
-                svc.lag = f"{metrics['lag'][svc.service]:.0f} B"
-            if svc.api != "ok":
-                svc.problems.append(svc.api)
-            if probed and probe is not None:
-                if svc.probe is None:
-                    svc.problems.append("no probe result in Prometheus")
-                elif svc.probe != 1:
-                    svc.problems.append("protocol probe failing")
-            for name in sorted(set(svc.alerts) & degrading):
-                svc.problems.append(f"alert {name} firing")
+            _merge_service(svc, tier, metrics, degrading)
+
+
+def _backup_age(tier: TierStatus, backups: list[tuple[str | None, float]]) -> float | None:
+    """Age of the newest backup of the tier, of one of its members or of one of its parts
+    (target "<tier>:<part>": a backup per stream, say)."""
+    members = {s.service for s in tier.services}
+    ages = [age for target, age in backups
+            if target == tier.tier or target in members or (target or "").startswith(f"{tier.tier}:")]
+    return min(ages) if ages else None
+
+
+def _file_alerts(tier: TierStatus, alerts: list[dict]) -> set[str]:
+    """Files each firing alert of the tier under the tier or its service; the names that degrade
+    (info alerts, baseline anomalies, are shown but do not count)."""
+    members = {s.service: s for s in tier.services}
+    degrading: set[str] = set()
+    for alert in alerts:
+        labels = alert.get("labels", {})
+        name = labels.get("alertname", "?")
+        if labels.get("severity") != "info":
+            degrading.add(name)
+        if labels.get("service") in members and labels.get("service") != tier.tier:
+            members[labels["service"]].alerts.append(name)
+        elif labels.get("tier") == tier.tier:
+            tier.alerts.append(name)
+    return degrading
+
+
+def _merge_service(svc: ServiceStatus, tier: TierStatus, metrics: dict, degrading: set[str]) -> None:
+    probe, latency, lag = metrics.get("probe"), metrics.get("latency", {}), metrics.get("lag", {})
+    probed = _probed(svc)
+    if probed:
+        if probe is not None:
+            svc.probe = probe.get(svc.service)
+        svc.probe_latency_ms = latency[svc.service] * 1000 if latency.get(svc.service) is not None else None
+    # The engine's own API tells the lag where it can (and is fresher); Prometheus otherwise.
+    if svc.lag == "-" and svc.service != tier.leader and svc.service in lag:
+        svc.lag = f"{lag[svc.service]:.0f} B"
+    if svc.api != "ok":
+        svc.problems.append(svc.api)
+    if probed and probe is not None:
+        if svc.probe is None:
+            svc.problems.append("no probe result in Prometheus")
+        elif svc.probe != 1:
+            svc.problems.append("protocol probe failing")
+    for name in sorted(set(svc.alerts) & degrading):
+        svc.problems.append(f"alert {name} firing")
 
 
 # --------------------------------------------------------------------------- printing
