@@ -1,0 +1,99 @@
+"""The engine interface (components/engines): every package provides every part its kinds' roles
+require, and generic code reaches engines only through it, never by name."""
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from components import engines
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINES_DIR = ROOT / "components" / "engines"
+# Generic code: everything under components/ and tools/ that is not an engine package, and the
+# prober (images/exporters/novaops-prober, a Python script that probes whatever its config lists).
+GENERIC = sorted(
+    p for p in [*ROOT.joinpath("components").rglob("*.py"), *ROOT.joinpath("tools").rglob("*.py")]
+    if not (p.is_relative_to(ENGINES_DIR) and p.parent != ENGINES_DIR)
+)
+
+
+def _kind_part_pairs() -> list[tuple[str, str]]:
+    return [(kind.name, part) for kind in engines.kinds().values() for part in engines.INTERFACE[kind.role]]
+
+
+def test_every_kind_has_a_home_and_a_role_the_interface_knows():
+    kinds = engines.kinds()
+    assert {"database", "router", "exporter", "monitoring", "division", "backup"} <= {k.role for k in kinds.values()}
+    for kind in kinds.values():
+        assert kind.role in engines.INTERFACE, f"{kind.name}: role {kind.role!r} is not in the engine interface"
+        assert engines.home(kind.name) in engines.packages()
+
+
+@pytest.mark.parametrize(("kind", "part"), _kind_part_pairs(), ids=lambda v: v)
+def test_every_kind_implements_every_part_of_its_role(kind, part):
+    module = engines.part(kind, part)
+    for name in engines.INTERFACE[engines.kinds()[kind].role][part]:
+        assert hasattr(module, name), f"{module.__name__} lacks {name} ({kind}'s {part} part)"
+        value = getattr(module, name)
+        if name.isupper():
+            assert value, f"{module.__name__}.{name} is empty"
+        else:
+            assert callable(value), f"{module.__name__}.{name} is not callable"
+            assert inspect.signature(value).parameters, f"{module.__name__}.{name} takes nothing"
+
+
+def test_each_database_engine_has_one_package_of_its_own():
+    homes = {kind.name: engines.home(kind.name) for kind in engines.kinds_of_role("database").values()}
+    assert len(set(homes.values())) == len(homes), f"two engines share a package: {homes}"
+
+
+def engine_words() -> set[str]:
+    """Names generic code must not spell: the database engines, the kinds their packages define
+    beside them (routers, exporters), their packages, their probe protocols."""
+    words = set()
+    for kind in engines.kinds_of_role("database").values():
+        package = engines.home(kind.name)
+        words |= {kind.name, package, *(k.name for k in engines.packages()[package].KINDS)}
+        if kind.probe:
+            words.add(kind.probe.protocol)
+    return words
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                out.add(id(first.value))
+    return out
+
+
+def engine_literals(source: str, words: set[str]) -> list[tuple[int, str]]:
+    """(line, literal) for every string literal outside docstrings that spells an engine's name."""
+    tree = ast.parse(source)
+    skip = _docstrings(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+            tokens = set(re.findall(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*", node.value))
+            if tokens & words:
+                found.append((node.lineno, node.value))
+    return found
+
+
+def test_the_literal_check_sees_an_engine_name():
+    words = engine_words()
+    assert {"patroni", "valkey", "nats", "etcd", "pg-router"} <= words
+    assert engine_literals('if tier.engine.name == "patroni":\n    pass\n', words) == [(1, "patroni")]
+    assert engine_literals('"""About valkey."""\nx = f"job={kind}"\n', words) == []
+
+
+@pytest.mark.parametrize("path", GENERIC, ids=lambda p: str(p.relative_to(ROOT)))
+def test_generic_code_names_no_engine(path):
+    found = engine_literals(path.read_text(encoding="utf-8"), engine_words())
+    assert not found, f"{path.relative_to(ROOT)} names engines: {found}"
