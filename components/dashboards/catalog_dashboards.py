@@ -2,22 +2,26 @@
 
 One dashboard per tier (its engine's panels; the tier is a hidden constant variable, so
 tiers of one engine share every panel definition), an overview of every database service,
-the division hosts, the backups and the SLOs.
+the division hosts, the backups and the SLOs. This module only assembles: what an engine
+shows comes from its package (components/engines/<package>/dashboards.py, built with
+components/dashboards/panels.py), every name and path from the topology.
 
 Label conventions come from the scrape config (components/engines/monitoring/files.py): every target
-carries job (the kind, or "postgres" for the exporter), tier, service, group, role, instance.
+carries job (the kind, or the job its scrape names), tier, service, group, role, instance.
 Recording rules used here are defined by ansible/roles/prometheus_alerts: novaops:member_up
 (availability rules) and the prober's SLO rules novaops:probe_success:ratio_rate<window> and
 novaops:probe_latency_under_100ms:ratio_rate<window> (by tier).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections import Counter
+from types import ModuleType
 
+from components.dashboards.panels import TIER, Backups, job_matcher, rate_per_service
 from components.dashboards.spec import UP_DOWN, Dashboard, Panel, Query, Row, Text, Variable, q
-from components.engines.hosts import BACKUP_HOST, DIVISION_HOST   # interim (the lead's kinds move)
-from components.engines.patroni.config import APP_DATABASE   # interim
-from components.model import Tier, Topology
+from components.engines import home, part
+from components.kinds import Kind
+from components.model import Service, Tier, Topology
 
 TAG = "novaops"
 # The objectives of every tier (ansible/roles/prometheus_alerts/files/rules/novaops-slo.yml):
@@ -27,7 +31,6 @@ SLO_LATENCY_S = 0.1
 SLO_LATENCY_SHARE = 0.99
 # Backups run at least daily; the BackupStale alert fires after 26 h.
 BACKUP_STALE_S = 26 * 3600
-TIER = "$tier"   # the tier variable: a constant on tier dashboards, multi-value elsewhere
 
 
 def tier_uid(tier_key: str) -> str:
@@ -38,7 +41,7 @@ def tiers_by_number(topology: Topology) -> list[Tier]:
     return sorted(topology.tiers.values(), key=lambda t: t.number)
 
 
-# --------------------------------------------------------------------------- engines
+# --------------------------------------------------------------------------- engines and kinds
 
 
 def engine_part(kind: Kind) -> ModuleType:
@@ -58,14 +61,22 @@ def engines(topology: Topology) -> list[Kind]:
     return sorted(by_name.values(), key=lambda k: -tiers[k.name])
 
 
+def only_kind(services: list[Service], what: str) -> Kind:
+    """The one kind of ``services`` (the division hosts, the backup host)."""
+    kinds = {s.kind.name: s.kind for s in services}
+    if len(kinds) != 1:
+        raise ValueError(f"{what}: expected services of one kind, found {', '.join(kinds) or 'none'}")
+    return next(iter(kinds.values()))
+
+
 def listing(items: list[str]) -> str:
     """ "a", "a and b", "a, b and c" """
     return " and ".join(filter(None, (", ".join(items[:-1]), items[-1])))
 
 
 def _backup_target(tiers: str) -> str:
-    """Matcher of the backup targets of ``tiers`` (a regex of tier keys): restic's JetStream jobs
-    are per stream, target <tier>:<stream>."""
+    """Matcher of the backup targets of ``tiers`` (a regex of tier keys): an engine backed up in
+    parts (one job per stream) names each target <tier>:<part>."""
     return f'target=~"{tiers}(:.+)?"'
 
 
@@ -101,9 +112,10 @@ def _member_row(tier: Tier) -> Row:
 
 
 def tier_dashboard(topology: Topology, tier: Tier) -> Dashboard:
-    if tier.engine.name not in ENGINE_ROWS:
-        raise ValueError(f"tier {tier.key}: no dashboard panels for engine {tier.engine.name!r} "
-                         f"(components/dashboards/catalog_dashboards.py ENGINE_ROWS: {', '.join(ENGINE_ROWS)})")
+    try:
+        engine_rows = engine_part(tier.engine).rows(tier)
+    except ValueError as exc:
+        raise ValueError(f"tier {tier.key}: {exc}") from exc
     members = ", ".join(m.key for m in tier.members)
     return Dashboard(
         uid=tier_uid(tier.key),
@@ -111,7 +123,7 @@ def tier_dashboard(topology: Topology, tier: Tier) -> Dashboard:
         description=f"Tier {tier.number} {tier.key}: {tier.purpose}. Members: {members}.",
         tags=(TAG, "novaops-tier", tier.engine.name),
         variables=(Variable("tier", "Tier", (tier.key,), constant=True),),
-        rows=(_member_row(tier), *ENGINE_ROWS[tier.engine.name](tier)),
+        rows=(_member_row(tier), *engine_rows),
     )
 
 
@@ -120,17 +132,22 @@ def tier_dashboard(topology: Topology, tier: Tier) -> Dashboard:
 
 def _leader_expr(topology: Topology) -> str:
     """Members that lead their tier, per tier, for the engines the topology has."""
-    per_engine = {
-        "patroni": 'sum by (tier) (patroni_primary{job="patroni"})',
-        "valkey": 'count by (tier) (redis_instance_info{job="valkey", exported_role="master"})',
-        "etcd": 'sum by (tier) (etcd_server_is_leader{job="etcd"})',
-        "nats": 'max by (tier) (nats_jetstream_meta_has_leader{job="nats"})',
-    }
-    engines = sorted({t.engine.name for t in topology.tiers.values()})
-    missing = [e for e in engines if e not in per_engine]
-    if missing:
-        raise ValueError(f"overview: no leader expression for engine(s) {', '.join(missing)}")
-    return " or ".join(per_engine[e] for e in engines)
+    return " or ".join(engine_part(k).leader_expr(k) for k in sorted(engines(topology), key=lambda k: k.name))
+
+
+def _leaders_text(topology: Topology) -> str:
+    """What the leaders panel counts, engine by engine: "A primaries, B masters; C: a leader exists." """
+    leaders = [engine_part(k).LEADERS for k in engines(topology)]
+    counted = ", ".join(n.what for n in leaders if n.counted)
+    return "; ".join(filter(None, (counted, *(n.what for n in leaders if not n.counted)))) + "."
+
+
+def _routers_panels(topology: Topology) -> tuple[Panel, ...]:
+    jobs = sorted({t.router.kind.name for t in topology.tiers.values() if t.router is not None})
+    if not jobs:
+        return ()
+    return (Panel("Routers up", (q(f"up{{{job_matcher(jobs)}}}", "{{tier}}"),), viz="state-timeline",
+                  mappings=UP_DOWN, width=12),)
 
 
 def overview_dashboard(topology: Topology) -> Dashboard:
@@ -147,19 +164,18 @@ def overview_dashboard(topology: Topology) -> Dashboard:
             Row("Tiers", (
                 Text("Tiers (from the catalog)", "| # | tier | engine | purpose | members |\n|---|---|---|---|---|\n"
                      + tier_lines, width=12, height=9),
-                Panel("Members up per tier", (q("sum by (tier) (novaops:member_up)", "{{tier}}"),), viz="stat", width=12,
-                      height=9, description="Compare with the members column."),
+                Panel("Members up per tier", (q("sum by (tier) (novaops:member_up)", "{{tier}}"),), viz="stat",
+                      width=12, height=9, description="Compare with the members column."),
             )),
             Row(f"All {len(services)} services", (
                 Panel("Service up", (q("novaops:member_up", "{{tier}} / {{service}}"),), viz="state-timeline",
                       mappings=UP_DOWN, width=24, height=16),
                 Panel("Leaders per tier (expect 1)", (q(_leader_expr(topology), "{{tier}}"),), viz="stat", width=12,
                       thresholds=((None, "red"), (1, "green"), (2, "red")),
-                      description="Patroni primaries, Valkey masters, etcd leaders; NATS: a JetStream meta leader exists."),
+                      description=_leaders_text(topology)),
                 Panel("Member availability (1 h)", (member_availability("", "1h"),), viz="stat",
                       unit="percentunit", width=12, thresholds=((None, "red"), (SLO_AVAILABILITY, "green"))),
-                Panel("Routers up", (q('up{job="pg-router"}', "{{tier}}"),), viz="state-timeline", mappings=UP_DOWN,
-                      width=12),
+                *_routers_panels(topology),
                 Panel("Scrape targets up per job", (
                     q("sum by (job) (up) / count by (job) (up)", "{{job}}"),), viz="stat", unit="percentunit",
                       width=12, thresholds=((None, "red"), (1, "green"))),
@@ -175,7 +191,8 @@ def overview_dashboard(topology: Topology) -> Dashboard:
 
 
 def divisions_dashboard(topology: Topology) -> Dashboard:
-    sel = f'job="{DIVISION_HOST.name}", service=~"$division"'
+    host = only_kind([d.service for d in topology.divisions.values()], "division hosts")
+    sel = f'job="{host.name}", service=~"$division"'
     table = "\n".join(f"| {d.key} | {d.title} | {', '.join(d.uses)} |" for d in topology.divisions.values())
     uses = tuple(
         Panel(f"{d.title}: members up of the tiers it uses", (
@@ -195,18 +212,17 @@ def divisions_dashboard(topology: Topology) -> Dashboard:
                 Panel("Node exporter up", (q(f"up{{{sel}}}", "{{service}}"),), viz="state-timeline", mappings=UP_DOWN,
                       width=12, height=8),
                 Panel("Data volume free", (
-                    q(f'node_filesystem_avail_bytes{{{sel}, mountpoint="{DIVISION_HOST.data_path}"}}', "{{service}}"),),
-                      unit="bytes", description=f"{DIVISION_HOST.data_path}: the host's data volume."),
+                    q(f'node_filesystem_avail_bytes{{{sel}, mountpoint="{host.data_path}"}}', "{{service}}"),),
+                      unit="bytes", description=f"{host.data_path}: the host's data volume."),
                 Panel("TCP connections established", (q(f"node_netstat_Tcp_CurrEstab{{{sel}}}", "{{service}}"),),
                       description="Per host (network namespace): SSH sessions and database clients."),
                 Panel("Network traffic", (
-                    q(f'sum by (service) (rate(node_network_receive_bytes_total{{{sel}, device!="lo"}}[$__rate_interval]))',
-                      "{{service}} in"),
-                    q(f'sum by (service) (rate(node_network_transmit_bytes_total{{{sel}, device!="lo"}}[$__rate_interval]))',
-                      "{{service}} out"),
+                    rate_per_service("node_network_receive_bytes_total", f'{sel}, device!="lo"', "in"),
+                    rate_per_service("node_network_transmit_bytes_total", f'{sel}, device!="lo"', "out"),
                 ), unit="Bps"),
                 Panel("Load average (docker host)", (q(f"node_load1{{{sel}}}", "{{service}}"),),
-                      description="Containers share the kernel: this is the docker host's load, the same for every host."),
+                      description="Containers share the kernel: this is the docker host's load, "
+                                  "the same for every host."),
             )),
             Row("Tiers each division uses", uses),
         ),
@@ -216,13 +232,23 @@ def divisions_dashboard(topology: Topology) -> Dashboard:
 # --------------------------------------------------------------------------- backups
 
 
+def _backup_tools_text(backups: list[Backups]) -> str:
+    """ "tool-a (what it keeps) and tool-b (what, it, keeps)" """
+    keeps: dict[str, list[str]] = {}
+    for b in backups:
+        keeps.setdefault(b.tool, []).append(b.keeps)
+    return listing([f"{tool} ({', '.join(what)})" for tool, what in keeps.items()])
+
+
 def backups_dashboard(topology: Topology) -> Dashboard:
-    host = f'job="{BACKUP_HOST.name}"'
+    kind = only_kind([topology.backup], "backup host")
+    host = f'job="{kind.name}"'
     target = _backup_target(TIER)
+    backups = [engine_part(k).BACKUPS for k in engines(topology)]
     return Dashboard(
         uid="novaops-backups",
         title="NovaOps / Backups",
-        description="pgBackRest (Patroni tiers) and restic (Valkey, etcd, JetStream) jobs on the backup host: "
+        description=f"{_backup_tools_text(backups)} jobs on the backup host: "
                     "novaops_backup_* textfile metrics (labels tool, target = tier, type).",
         tags=(TAG, "backup"),
         variables=(Variable("tier", "Tier", tuple(t.key for t in tiers_by_number(topology))),),
@@ -253,13 +279,11 @@ def backups_dashboard(topology: Topology) -> Dashboard:
             )),
             Row("Backup host", (
                 Panel("Repository volume free", (
-                    q(f'node_filesystem_avail_bytes{{{host}, mountpoint="{BACKUP_HOST.data_path}"}}', "free"),
-                    q(f'node_filesystem_size_bytes{{{host}, mountpoint="{BACKUP_HOST.data_path}"}}', "size"),
+                    q(f'node_filesystem_avail_bytes{{{host}, mountpoint="{kind.data_path}"}}', "free"),
+                    q(f'node_filesystem_size_bytes{{{host}, mountpoint="{kind.data_path}"}}', "size"),
                 ), unit="bytes"),
                 Panel("Backup host up", (q(f"up{{{host}}}", "{{service}}"),), viz="state-timeline", mappings=UP_DOWN),
-                Panel("WAL segments archived per second (every Patroni tier)", (
-                    q('sum by (tier) (rate(pg_stat_archiver_archived_count{job="postgres"}[$__rate_interval]))',
-                      "{{tier}}"),), unit="ops", description="Only Patroni tiers archive WAL: not filtered by tier."),
+                *(p for b in backups for p in b.panels),
             )),
         ),
     )
@@ -273,8 +297,14 @@ def slo_dashboard(topology: Topology) -> Dashboard:
     latency_budget = round(1 - SLO_LATENCY_SHARE, 6)
     sel = 'tier=~"$tier"'
 
+    latency = "novaops:probe_latency_under_100ms"
+
     def ratio(rule: str, window: str) -> Query:
         return q(f"{rule}:ratio_rate{window}{{{sel}}}", "{{tier}} " + window)
+
+    def probe_quantile(quantile: float, legend: str) -> Query:
+        return q(f"histogram_quantile({quantile}, sum by (tier, le) "
+                 f"(rate(novaops_probe_duration_seconds_bucket{{{sel}}}[$__rate_interval])))", "{{tier}} " + legend)
     return Dashboard(
         uid="novaops-slo",
         title="NovaOps / SLOs",
@@ -291,7 +321,8 @@ def slo_dashboard(topology: Topology) -> Dashboard:
                       width=6, thresholds=((None, "red"), (SLO_AVAILABILITY, "green"))),
                 Panel("Error budget left (6 h window)", (
                     q(f"1 - (1 - novaops:probe_success:ratio_rate6h{{{sel}}}) / {budget}", "{{tier}}"),),
-                      viz="stat", unit="percentunit", width=6, thresholds=((None, "red"), (0.25, "orange"), (0.5, "green"))),
+                      viz="stat", unit="percentunit", width=6,
+                      thresholds=((None, "red"), (0.25, "orange"), (0.5, "green"))),
                 Panel("Burn rate (1 h and 5 m)", (
                     q(f"(1 - novaops:probe_success:ratio_rate1h{{{sel}}}) / {budget}", "{{tier}} 1h"),
                     q(f"(1 - novaops:probe_success:ratio_rate5m{{{sel}}}) / {budget}", "{{tier}} 5m"),
@@ -301,18 +332,16 @@ def slo_dashboard(topology: Topology) -> Dashboard:
             )),
             Row(f"Latency (probes under {int(SLO_LATENCY_S * 1000)} ms)", (
                 Panel(f"Share of probes under {int(SLO_LATENCY_S * 1000)} ms",
-                      tuple(ratio("novaops:probe_latency_under_100ms", w) for w in ("5m", "1h")),
+                      tuple(ratio(latency, w) for w in ("5m", "1h")),
                       unit="percentunit", width=8, max=1,
                       thresholds=((None, "red"), (SLO_LATENCY_SHARE, "green"))),
                 Panel("Latency burn rate (1 h and 5 m)", (
-                    q(f"(1 - novaops:probe_latency_under_100ms:ratio_rate1h{{{sel}}}) / {latency_budget}", "{{tier}} 1h"),
-                    q(f"(1 - novaops:probe_latency_under_100ms:ratio_rate5m{{{sel}}}) / {latency_budget}", "{{tier}} 5m"),
+                    q(f"(1 - {latency}:ratio_rate1h{{{sel}}}) / {latency_budget}", "{{tier}} 1h"),
+                    q(f"(1 - {latency}:ratio_rate5m{{{sel}}}) / {latency_budget}", "{{tier}} 5m"),
                 ), width=8),
                 Panel("Probe latency p50 / p99", (
-                    q(f"histogram_quantile(0.5, sum by (tier, le) (rate(novaops_probe_duration_seconds_bucket{{{sel}}}[$__rate_interval])))",
-                      "{{tier}} p50"),
-                    q(f"histogram_quantile(0.99, sum by (tier, le) (rate(novaops_probe_duration_seconds_bucket{{{sel}}}[$__rate_interval])))",
-                      "{{tier}} p99"),
+                    probe_quantile(0.5, "p50"),
+                    probe_quantile(0.99, "p99"),
                 ), unit="s", width=8),
             )),
             Row("Member availability (the engines' own health: novaops:member_up)", (

@@ -23,7 +23,7 @@ from components.kinds import Kind
 INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
     "database": {
         "files": ("member_files",),             # config files + command of one member
-        "dashboards": ("rows", "leader_expr"),  # the tier dashboard's engine rows; "leads its tier" PromQL
+        "dashboards": ("rows", "leader_expr", "LEADERS", "BACKUPS"),  # components/dashboards/panels.py
         "status": ("read",),                    # status rows from the engine's own API
         "workload": ("client",),                # novaload client of one tier
         "drills": ("drills",),                  # the engine's drills for one tier

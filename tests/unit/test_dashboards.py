@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from components.dashboards import DATASOURCE_UID, render_dashboards
 from components.dashboards import catalog_dashboards as cd
 from components.dashboards.__main__ import main as cli
 from components.dashboards.validate import DashboardInvalid, check_set, problems, schema_version, sdk_grafana_version
+from components.engines import home
 from components.model import build_topology, load_catalog
 from components.stack_files import load_stack_file
 
@@ -80,7 +82,8 @@ def test_no_checkpoint_counters_postgresql_17_removed_from_pg_stat_bgwriter(rend
 
 def test_overview_covers_every_service_and_backups_and_slo_every_tier(topology, rendered):
     overview = rendered["novaops-overview"]
-    assert f"All {sum(len(t.members) for t in topology.tiers.values())} services" in [p["title"] for p in panels(overview)]
+    services = sum(len(t.members) for t in topology.tiers.values())
+    assert f"All {services} services" in [p["title"] for p in panels(overview)]
     for uid in ("novaops-backups", "novaops-slo"):
         (var,) = rendered[uid]["templating"]["list"]
         assert [o["value"] for o in var["options"]] == [t.key for t in cd.tiers_by_number(topology)], uid
@@ -110,8 +113,45 @@ def test_tiers_of_one_engine_share_their_panels_and_a_new_catalog_tier_gets_a_da
     assert members_now["fieldConfig"]["defaults"]["thresholds"]["steps"][-1]["value"] == 5
 
 
+def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_their_dashboards():
+    catalog = copy.deepcopy(load_catalog())
+    catalog["tiers"]["cache"] = {"number": 8, "purpose": "second KV", "engine": "valkey", "members": 3,
+                                 "memoryMb": 256, "publish": {"valkey": 16399, "sentinel": 26399}}
+    catalog["tiers"]["ledger"] = {"number": 9, "purpose": "second relational", "engine": "patroni", "members": 2,
+                                  "memoryMb": 512, "dependsOn": ["coordination"],
+                                  "publish": {"postgres": 15472, "patroni": 18048, "node": 19148},
+                                  "router": {"memoryMb": 128, "publish": {"primary": 15478, "replicas": 15479,
+                                                                          "stats": 18448}}}
+    topology = build_topology("dev", {}, catalog=catalog)
+    rendered = render_dashboards(topology)
+    tier_uids = [cd.tier_uid(t.key) for t in cd.tiers_by_number(topology)]
+    assert list(rendered)[:len(tier_uids)] == tier_uids and len(tier_uids) == 9
+    for new, same_engine in (("cache", "working"), ("ledger", "episodic")):
+        d, other = rendered[cd.tier_uid(new)], rendered[cd.tier_uid(same_engine)]
+        assert d["title"].endswith(f" {new} ({topology.tiers[new].engine.name})")
+        assert [p["title"] for p in d["panels"]] == [p["title"] for p in other["panels"]]   # engine rows, router
+        assert exprs(d) == exprs(other)
+        assert d["templating"]["list"][0]["query"] == new
+    assert "Router (HAProxy: stable primary / replica endpoints)" in [
+        p["title"] for p in rendered[cd.tier_uid("ledger")]["panels"]]
+    overview = rendered["novaops-overview"]
+    (leaders,) = [p for p in panels(overview) if p["title"] == "Leaders per tier (expect 1)"]
+    dev = render_dashboards(build_topology("dev", {}))
+    (dev_leaders,) = [p for p in panels(dev["novaops-overview"]) if p["title"] == "Leaders per tier (expect 1)"]
+    # One term and one word per engine, not per tier.
+    assert (leaders["targets"], leaders["description"]) == (dev_leaders["targets"], dev_leaders["description"])
+    assert "| 9 | [ledger](/d/novaops-tier-ledger) | patroni |" in overview["panels"][1]["options"]["content"]
+    assert rendered["novaops-backups"]["description"] == dev["novaops-backups"]["description"]
+    for uid in ("novaops-overview", "novaops-backups", "novaops-divisions"):
+        assert exprs(rendered[uid]) == exprs(dev[uid]), uid
+    for uid in ("novaops-backups", "novaops-slo"):
+        (var,) = rendered[uid]["templating"]["list"]
+        assert [o["value"] for o in var["options"]][-2:] == ["cache", "ledger"], uid
+
+
 def test_a_tier_whose_engine_has_no_panels_is_named(topology, monkeypatch):
-    monkeypatch.delitem(cd.ENGINE_ROWS, "etcd")
+    # As if components/engines/<etcd's package>/dashboards.py did not exist.
+    monkeypatch.setitem(sys.modules, f"components.engines.{home('etcd')}.dashboards", None)
     with pytest.raises(ValueError, match="tier coordination: no dashboard panels for engine 'etcd'"):
         render_dashboards(topology)
 
