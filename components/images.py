@@ -22,7 +22,8 @@ import pulumi
 import pulumi_docker as docker
 
 IMAGES_DIR = Path("images")
-# Build contexts with their shared files copied in, one directory per content digest (gitignored).
+# Build contexts with their shared files copied in: <digest>/<image name>, so one in use is never
+# rewritten (gitignored).
 CONTEXTS_DIR = Path("build") / "image-contexts"
 DEBIAN_IMAGE = "debian:trixie-slim"
 # Parent of each project image; everything else builds on base.
@@ -66,10 +67,10 @@ def build_context(name: str, root: Path = IMAGES_DIR) -> Path:
     source = root / name
     if not any(p.is_symlink() for p in source.rglob("*")):
         return source
-    staged = root.parent / CONTEXTS_DIR / f"{name}-{directory_digest(source)[:16]}"
+    staged = root.parent / CONTEXTS_DIR / directory_digest(source)[:16] / name
     if not staged.is_dir():
         staged.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=staged.parent))
+        scratch = Path(tempfile.mkdtemp(prefix=".staging-", dir=staged.parent))
         shutil.copytree(source, scratch / name, symlinks=False)
         try:
             os.rename(scratch / name, staged)
