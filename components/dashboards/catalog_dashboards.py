@@ -71,7 +71,7 @@ def only_kind(services: list[Service], what: str) -> Kind:
 
 def listing(items: list[str]) -> str:
     """ "a", "a and b", "a, b and c" """
-    return " and ".join(filter(None, (", ".join(items[:-1]), items[-1])))
+    return " and ".join(filter(None, (", ".join(items[:-1]), *items[-1:])))
 
 
 def _backup_target(tiers: str) -> str:
