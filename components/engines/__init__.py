@@ -25,7 +25,7 @@ INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
         "files": ("member_files",),             # config files + command of one member
         "dashboards": ("rows", "leader_expr", "LEADERS", "BACKUPS"),  # components/dashboards/panels.py
         "status": ("read",),                    # status rows from the engine's own API
-        "workload": ("client",),                # novaload client of one tier
+        "workload": ("endpoint", "client"),     # novaload: the tier's endpoint from the outputs, its client
         "drills": ("drills",),                  # the engine's drills for one tier
         "failures": ("FAILURE_MODES",),         # runbooks' failure-mode table rows
     },

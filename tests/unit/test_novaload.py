@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from components.engines.patroni.workload import workload_of
 from tools.novaload import endpoints as ep
 from tools.novaload.load import LoadConfig, read_ledger, run_load, verify
-from tools.novaload.tiers import workload_of
+from tools.novaload.tiers import clients, writable
 
 OUTPUTS = {
     "stack": "t",
@@ -29,10 +30,10 @@ OUTPUTS = {
 
 def test_endpoints_come_from_the_outputs():
     e = ep.from_outputs(OUTPUTS)
-    assert e.postgres["episodic"].primary == ("127.0.0.1", 5)
-    assert e.valkey["working"].master_name == "t-working"
-    assert e.valkey["working"].published == {"novaops-t-working-1": ("127.0.0.1", 1)}
-    assert e.nats["streams"].servers == ["nats://127.0.0.1:7"]
+    assert e.tiers["episodic"].primary == ("127.0.0.1", 5)
+    assert e.tiers["working"].master_name == "t-working"
+    assert e.tiers["working"].published == {"novaops-t-working-1": ("127.0.0.1", 1)}
+    assert e.tiers["streams"].servers == ["nats://127.0.0.1:7"]
     assert e.alert_receiver == ("127.0.0.1", 9)
 
 
@@ -130,3 +131,55 @@ def test_verify_rejects_a_file_that_is_no_ledger(tmp_path: Path):
     bad.write_text('{"no": "header"}\n')
     with pytest.raises(ValueError, match="not a novaload ledger"):
         read_ledger(bad)
+
+
+# --------------------------------------------------------------------------- tiers from the catalog alone
+
+
+def _outputs_of(topology) -> dict:
+    """The stack outputs components/stack.py publishes for ``topology`` (tiers, secrets), without Pulumi."""
+    def published(svc) -> dict:
+        address = topology.docker_hosts[svc.docker_host].address
+        return {"container": svc.container, **{p.name: f"{address}:{p.host}" for p in svc.ports if p.host}}
+    tiers = {t.key: {"number": t.number, "engine": t.engine.name,
+                     "members": {m.key: published(m) for m in t.members},
+                     **({"router": published(t.router)} if t.router else {})}
+             for t in topology.tiers.values()}
+    secrets = {t.key: {name: f"{t.key}-{name}" for name in t.engine.secrets} for t in topology.tiers.values()}
+    return {"stack": topology.stack, "tiers": tiers, "tierSecrets": secrets, "monitoring": {}}
+
+
+def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_a_workload_client():
+    import copy
+
+    from components.model import build_topology, load_catalog
+    catalog = copy.deepcopy(load_catalog())
+    catalog["tiers"]["cache"] = {"number": 8, "purpose": "second KV", "engine": "valkey", "members": 3,
+                                 "memoryMb": 256, "publish": {"valkey": 16399, "sentinel": 26399}}
+    catalog["tiers"]["ledger"] = {"number": 9, "purpose": "second relational", "engine": "patroni", "members": 2,
+                                  "memoryMb": 512, "dependsOn": ["coordination"],
+                                  "publish": {"postgres": 15472, "patroni": 18048, "node": 19148},
+                                  "router": {"memoryMb": 128, "publish": {"primary": 15478, "replicas": 15479,
+                                                                          "stats": 18448}}}
+    topology = build_topology("dev", {}, catalog=catalog)
+    endpoints = ep.from_outputs(_outputs_of(topology))
+    extensions = {k: list(t.extensions) for k, t in topology.tiers.items()}
+    made = clients(endpoints, writable(endpoints), pool_size=2, op_timeout=1.0, extensions=extensions)
+
+    assert {"cache", "ledger"} <= set(made)
+    for new, same_engine in (("cache", "working"), ("ledger", "episodic")):
+        assert type(made[new]) is type(made[same_engine]) and made[new].tier == new
+    cache, ledger = endpoints.tiers["cache"], endpoints.tiers["ledger"]
+    assert cache.master_name == "dev-cache" and len(cache.sentinels) == 3 and cache.password == "cache-password"
+    assert cache.published[topology.tiers["cache"].members[0].container][1] == 16399
+    assert (ledger.primary[1], ledger.replicas[1], ledger.password) == (15478, 15479, "ledger-superuser")
+    purposes = {k: c.purpose for k, c in made.items() if hasattr(c, "purpose")}
+    assert purposes == {"episodic": "relational", "semantic": "vector", "graph": "age", "temporal": "timescaledb",
+                        "ledger": "relational"}
+    # A tier whose engine has no workload (etcd: Patroni's DCS) is skipped, and named when asked for.
+    skipped = [k for k in topology.tiers if k not in made]
+    assert skipped and all(k not in endpoints.tiers for k in skipped)
+    with pytest.raises(ValueError, match=f"{skipped[0]!r}: its engine .* has no workload client"):
+        clients(endpoints, [skipped[0]], pool_size=2, op_timeout=1.0, extensions=extensions)
+    with pytest.raises(ValueError, match="'nope': not a tier of the stack"):
+        clients(endpoints, ["nope"], pool_size=2, op_timeout=1.0, extensions=extensions)

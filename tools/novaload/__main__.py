@@ -1,7 +1,7 @@
 """novaload: N agent sessions writing and reading across the tiers through the operator endpoints.
 
     python -m tools.novaload run    --stack drills [--sessions 150] [--duration 60] [--max-writes N]
-                                    [--tiers working,episodic,...] --ledger FILE
+                                    [--tiers KEY,KEY,...] --ledger FILE
     python -m tools.novaload verify --stack drills --ledger FILE [--acked-before UNIX_TS]
 
 `run` prints a JSON summary (acknowledged / failed writes per tier); `verify` prints, per tier,
@@ -18,17 +18,13 @@ from pathlib import Path
 
 from tools.novaload import endpoints as ep
 from tools.novaload.load import LoadConfig, read_ledger, run_load, verify
-from tools.novaload.tiers import clients
+from tools.novaload.tiers import clients, writable
 
 
 def catalog_extensions(stack: str) -> dict[str, list[str]]:
     from components.model import build_topology
     from components.stack_files import load_stack_file
     return {k: list(t.extensions) for k, t in build_topology(stack, load_stack_file(stack)).tiers.items()}
-
-
-def all_tiers(endpoints: ep.Endpoints) -> list[str]:
-    return [*endpoints.valkey, *endpoints.postgres, *endpoints.nats]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,11 +47,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         endpoints = ep.load(args.stack)
-        wanted = args.tiers.split(",") if args.tiers else all_tiers(endpoints)
+        wanted = args.tiers.split(",") if args.tiers else writable(endpoints)
         if args.command == "run":
             config = LoadConfig(sessions=args.sessions, duration=args.duration, max_writes=args.max_writes,
                                 think=args.think, op_timeout=args.op_timeout, pool_size=args.pool_size)
-        made = clients(endpoints, wanted, getattr(args, "pool_size", 2), args.op_timeout, catalog_extensions(args.stack))
+        made = clients(endpoints, wanted, getattr(args, "pool_size", 2), args.op_timeout,
+                       catalog_extensions(args.stack))
         if args.command == "verify" and not args.ledger.is_file():
             raise ValueError(f"--ledger: {args.ledger} does not exist")
     except (ValueError, ep.EndpointError) as exc:
@@ -66,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary, sort_keys=True))
         return 0
     header, _, _, _ = read_ledger(args.ledger)
-    result = asyncio.run(verify({t: c for t, c in made.items() if t in header["tiers"]}, args.ledger, args.acked_before))
+    recorded = {t: c for t, c in made.items() if t in header["tiers"]}
+    result = asyncio.run(verify(recorded, args.ledger, args.acked_before))
     print(json.dumps(result, sort_keys=True))
     return 1 if any(r["lost"] for r in result.values()) else 0
 

@@ -1,13 +1,14 @@
 """Operator endpoints of a stack, read from its outputs (never restated by hand).
 
-Clients reach the tiers the way operators and Nova agents do: the HAProxy router's primary /
-replicas ports of each Patroni tier, Valkey through its Sentinels, the NATS cluster's client URLs.
-Only addresses published on the stack's publish address are used.
+Clients reach the tiers the way operators and Nova agents do (a router, Sentinels, cluster client
+URLs: each engine's workload module says which, components/engines/<engine>/workload.py). Only
+addresses published on the stack's publish address are used.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +19,7 @@ class EndpointError(ValueError):
     """The stack outputs lack what the load generator needs (message names the key)."""
 
 
-def _split(address: str, where: str) -> tuple[str, int]:
+def split_address(address: str, where: str) -> tuple[str, int]:
     host, sep, port = str(address).rpartition(":")
     if not sep or not port.isdigit():
         raise EndpointError(f"{where}: {address!r} is not host:port")
@@ -26,48 +27,64 @@ def _split(address: str, where: str) -> tuple[str, int]:
 
 
 @dataclass(frozen=True)
-class PostgresTier:
-    tier: str
-    primary: tuple[str, int]
-    replicas: tuple[str, int]
-    password: str
-    user: str = "postgres"
-    database: str = "nova"
+class TierOutputs:
+    """One tier as the stack outputs publish it, with its secrets: what an engine's workload reads."""
+    stack: str
+    key: str
+    engine: str
+    outputs: dict[str, Any]       # outputs["tiers"][key]: members, router
+    secrets: dict[str, str]       # outputs["tierSecrets"][key]
 
+    @property
+    def where(self) -> str:
+        return f"tiers.{self.key}"
 
-@dataclass(frozen=True)
-class ValkeyTier:
-    tier: str
-    master_name: str
-    sentinels: list[tuple[str, int]]
-    password: str
-    # container name -> published (host, port): Sentinel names masters by container name.
-    published: dict[str, tuple[str, int]] = field(default_factory=dict)
+    def members(self) -> dict[str, dict]:
+        return self.outputs.get("members") or {}
 
+    def address(self, member: str, port: str) -> tuple[str, int]:
+        """A member's published ``port`` (tiers.<key>.members.<member>.<port>)."""
+        return split_address(self.members()[member].get(port), f"{self.where}.members.{member}.{port}")
 
-@dataclass(frozen=True)
-class NatsTier:
-    tier: str
-    servers: list[str]
-    user: str
-    password: str
+    def secret(self, name: str) -> str:
+        if name not in self.secrets:
+            raise EndpointError(f"tierSecrets.{self.key}: no {name!r}")
+        return self.secrets[name]
 
 
 @dataclass(frozen=True)
 class Endpoints:
     stack: str
-    postgres: dict[str, PostgresTier]
-    valkey: dict[str, ValkeyTier]
-    nats: dict[str, NatsTier]
+    engines: dict[str, str]       # every tier key -> its engine (kind name), catalog order
+    tiers: dict[str, Any]         # tier key -> its engine's endpoint, for tiers that have a workload
     prometheus: tuple[str, int] | None
     alertmanager: tuple[str, int] | None
     alert_receiver: tuple[str, int] | None
     outputs: dict[str, Any]
 
 
+def workload(engine: str) -> ModuleType:
+    """The engine's workload module (components/engines/<engine>/workload.py)."""
+    from components.engines import part
+    try:
+        return part(engine, "workload")
+    except KeyError as exc:
+        raise EndpointError(f"engine {engine!r}: {exc.args[0]}") from exc
+
+
 def load_stack_outputs(stack: str) -> dict[str, Any]:
     from tools.stackctl import stack_outputs
     return stack_outputs(stack)
+
+
+def _monitoring(outputs: dict[str, Any], name: str) -> tuple[str, int] | None:
+    monitoring = outputs.get("monitoring") or {}
+    if not monitoring.get(name):
+        return None
+    url = urlsplit(monitoring[name])
+    if not url.hostname or not url.port:
+        raise EndpointError(f"monitoring.{name}: {monitoring[name]!r} is not http://host:port")
+    return url.hostname, url.port
 
 
 def from_outputs(outputs: dict[str, Any]) -> Endpoints:
@@ -77,43 +94,15 @@ def from_outputs(outputs: dict[str, Any]) -> Endpoints:
     secrets = outputs.get("tierSecrets")
     if not isinstance(secrets, dict):
         raise EndpointError("stack outputs: 'tierSecrets' missing or hidden (load them with show_secrets)")
-    postgres: dict[str, PostgresTier] = {}
-    valkey: dict[str, ValkeyTier] = {}
-    nats: dict[str, NatsTier] = {}
+    engines: dict[str, str] = {}
+    tiers: dict[str, Any] = {}
     for key, tier in (outputs.get("tiers") or {}).items():
-        engine = tier.get("engine")
-        members = tier.get("members") or {}
-        where = f"tiers.{key}"
-        if engine == "patroni":
-            router = tier.get("router") or {}
-            if "primary" not in router or "replicas" not in router:
-                raise EndpointError(f"{where}.router: needs 'primary' and 'replicas' endpoints")
-            postgres[key] = PostgresTier(key, _split(router["primary"], f"{where}.router.primary"),
-                                         _split(router["replicas"], f"{where}.router.replicas"),
-                                         secrets[key]["superuser"])
-        elif engine == "valkey":
-            valkey[key] = ValkeyTier(
-                key, f"{stack}-{key}",
-                [_split(m["sentinel"], f"{where}.members.{n}.sentinel") for n, m in members.items()],
-                secrets[key]["password"],
-                {m["container"]: _split(m["valkey"], f"{where}.members.{n}.valkey") for n, m in members.items()})
-        elif engine == "nats":
-            servers = []
-            for n, m in members.items():
-                host, port = _split(m["client"], f"{where}.members.{n}.client")
-                servers.append(f"nats://{host}:{port}")
-            nats[key] = NatsTier(key, servers, "nova", secrets[key]["password"])
-    monitoring = outputs.get("monitoring") or {}
-
-    def mon(name: str) -> tuple[str, int] | None:
-        if not monitoring.get(name):
-            return None
-        url = urlsplit(monitoring[name])
-        if not url.hostname or not url.port:
-            raise EndpointError(f"monitoring.{name}: {monitoring[name]!r} is not http://host:port")
-        return url.hostname, url.port
-
-    return Endpoints(stack, postgres, valkey, nats, mon("prometheus"), mon("alertmanager"), mon("alert-receiver"), outputs)
+        engines[key] = tier.get("engine")
+        endpoint = workload(engines[key]).endpoint(TierOutputs(stack, key, engines[key], tier, secrets.get(key) or {}))
+        if endpoint is not None:    # None: the engine has no workload client (its tier is not written to)
+            tiers[key] = endpoint
+    return Endpoints(stack, engines, tiers, _monitoring(outputs, "prometheus"), _monitoring(outputs, "alertmanager"),
+                     _monitoring(outputs, "alert-receiver"), outputs)
 
 
 def load(stack: str) -> Endpoints:
