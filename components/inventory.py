@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from components.model import Service, Topology, build_topology
+from components.model import Service, Tier, Topology, build_topology
 from components.stack_files import load_stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,13 +47,34 @@ def _host_vars(topology: Topology, svc: Service) -> dict[str, Any]:
     return hv
 
 
+def _tier_vars(topology: Topology, tier: Tier) -> dict[str, Any]:
+    """What roles and playbooks read of a tier (its members' hostvars carry it too): they key
+    extension-specific work on the extensions, never on the tier's name, and take the names of
+    its network and router from here, never rebuild them."""
+    tv: dict[str, Any] = {
+        "novaops_tier_number": tier.number,
+        "novaops_tier_purpose": tier.purpose,
+        "novaops_tier_extensions": list(tier.extensions),
+        "novaops_tier_network": topology.network(tier.members[0], tier.key).name,
+    }
+    if tier.router:
+        tv["novaops_tier_router"] = tier.router.container
+    return tv
+
+
+def _container_prefix(topology: Topology) -> str:
+    """Docker names are <prefix><service key>: recovery playbooks name the scratch containers
+    they create beside a tier <prefix><tier>-<purpose> (as tools/drills' scratch_container)."""
+    return topology.backup.container.removesuffix(topology.backup.key)
+
+
 def render_inventory(topology: Topology) -> dict[str, Any]:
     groups: dict[str, Any] = {}
     for tier in topology.tiers.values():
         groups.setdefault("databases", {"children": {}})["children"].setdefault(tier.engine.name, {"children": {}})
         groups["databases"]["children"][tier.engine.name]["children"][tier.key] = {
             "hosts": {m.container: _host_vars(topology, m) for m in tier.members},
-            "vars": {"novaops_tier_number": tier.number, "novaops_tier_purpose": tier.purpose},
+            "vars": _tier_vars(topology, tier),
         }
     groups["routers"] = {"hosts": {t.router.container: _host_vars(topology, t.router)
                                    for t in topology.tiers.values() if t.router}}
@@ -69,6 +90,7 @@ def render_inventory(topology: Topology) -> dict[str, Any]:
     return {"all": {
         "vars": {
             "novaops_stack": topology.stack,
+            "novaops_container_prefix": _container_prefix(topology),
             # tools/stackctl.py writes the SSH key and secrets.yml there (0600, gitignored)
             "novaops_state_dir": "{{ inventory_dir }}/../../.novaops/" + topology.stack,
             "novaops_environment": topology.environment,
