@@ -53,7 +53,7 @@ def load_project(project_dir: str) -> Project:
     return Project(dir=project_dir, name=str(name), main=main)
 
 
-def _full_key(project: str, key: str) -> str:
+def full_key(project: str, key: str) -> str:
     return key if ":" in key else f"{project}:{key}"
 
 
@@ -120,7 +120,7 @@ def load_stack_config(
     with open(os.path.join(project.dir, "Pulumi.yaml"), encoding="utf-8") as fh:
         pdoc = yaml.safe_load(fh) or {}
     for key, spec in (pdoc.get("config") or {}).items():
-        full = _full_key(project.name, str(key))
+        full = full_key(project.name, str(key))
         if isinstance(spec, dict):
             if "value" in spec:
                 raw[full] = spec["value"]
@@ -138,14 +138,14 @@ def load_stack_config(
         if sdoc.get("environment"):
             raise RealizerError(f"{stack_file}: 'environment' (Pulumi ESC) is not supported by the realizer")
         for key, value in (sdoc.get("config") or {}).items():
-            raw[_full_key(project.name, str(key))] = value
+            raw[full_key(project.name, str(key))] = value
     else:
         cfg.notes.append(f"no {os.path.basename(stack_file)}: using project defaults and --config only")
 
     if overrides:
         items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(i) for i in overrides)
         for key, value in items:
-            full = _full_key(project.name, str(key))
+            full = full_key(project.name, str(key))
             if _find_secure(raw.get(full), full):
                 secure_keys.add(full)  # the stack file declared it secret: keep it secret
             raw[full] = value

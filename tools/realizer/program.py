@@ -7,12 +7,10 @@ import json
 import os
 import runpy
 import sys
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pulumi
-from pulumi.runtime import mocks as pmocks
 from pulumi.runtime import settings as psettings
 from pulumi.runtime import stack as pstack
 from pulumi.runtime.sync_await import _sync_await
@@ -20,6 +18,7 @@ from pulumi.runtime.sync_await import _sync_await
 from . import generators, wire
 from .config import Project, StackConfig
 from .errors import RealizerError
+from .mocks import RecordingMocks, Registered, install
 from .state import State
 
 DOCKER_TYPES = {
@@ -51,20 +50,6 @@ COMPUTED = {
 
 
 @dataclass
-class Registered:
-    urn: str
-    type: str
-    name: str
-    custom: bool
-    provider: str
-    inputs: dict  # wire form (camelCase, floats, secret sentinels)
-
-    @property
-    def label(self) -> str:
-        return f"{self.type} {self.name!r}"
-
-
-@dataclass
 class Evaluation:
     resources: list[Registered] = field(default_factory=list)  # registration order
     outputs: dict[str, tuple[Any, bool]] = field(default_factory=dict)  # name -> (value, secret)
@@ -75,32 +60,15 @@ def inputs_hash(inputs: dict) -> str:
     return hashlib.sha256(json.dumps(wire.plain(inputs), sort_keys=True).encode()).hexdigest()
 
 
-_local = threading.local()
+class RealizerMocks(RecordingMocks):
+    """The shared recording mocks, answering as the realizer's types behave and refusing the rest."""
 
-
-class RecordingMonitor(pmocks.MockMonitor):
-    """MockMonitor that tells the mocks the URN of the resource being registered."""
-
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
-        _local.urn = self.make_urn(request.parent, request.type, request.name)
-        try:
-            return super().RegisterResource(request)
-        finally:
-            _local.urn = None
-
-    def ReadResource(self, request):  # noqa: N802
-        self.mocks.fail(
-            f"{request.type} {request.name!r}: reading an existing resource (.get / import) is not supported by the realizer"
-        )
-        raise RealizerError("read not supported")
-
-
-class RealizerMocks(pulumi.runtime.Mocks):
     def __init__(self, state: State, evaluation: Evaluation):
+        super().__init__()
+        self.resources = evaluation.resources
         self.state = state
         self.ev = evaluation
         self.errors: list[str] = []
-        self.lock = threading.Lock()
 
     def fail(self, message: str) -> None:
         with self.lock:
@@ -110,36 +78,29 @@ class RealizerMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.fail(f"invoke {args.token!r} is not supported by the realizer (it only records and applies resources)")
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        urn = getattr(_local, "urn", None) or f"urn:unknown::{args.typ}::{args.name}"
-        typ = args.typ
-        inputs = dict(args.inputs or {})
-        rec = Registered(urn=urn, type=typ, name=args.name, custom=bool(args.custom), provider=args.provider or "",
-                         inputs=inputs)
-        with self.lock:
-            self.ev.resources.append(rec)
-        if not args.custom:  # component resources carry no behaviour of their own
+    def read_resource(self, request):
+        self.fail(
+            f"{request.type} {request.name!r}: reading an existing resource (.get / import) is not supported by the realizer"
+        )
+
+    def respond(self, rec: Registered):
+        typ, inputs = rec.type, rec.inputs
+        if not rec.custom:  # component resources carry no behaviour of their own
             return (None, {})
         if typ in PROVIDER_TYPES:
             if typ == "pulumi:providers:docker":
-                host = wire.plain(inputs.get("host"))
-                check_local_host(host, f"provider {args.name!r}", self)
-            return (f"{args.name}-provider-id", inputs)
+                check_local_host(wire.plain(inputs.get("host")), f"provider {rec.name!r}", self)
+            return (f"{rec.name}-provider-id", inputs)
         if typ in generators.GENERATED_TYPES:
             return self._generated(rec)
         if typ in DOCKER_TYPES:
             plain = wire.plain(inputs)
             state = dict(inputs)
-            state.update({k: v for k, v in COMPUTED[typ](plain, args.name).items() if v is not None})
-            if typ == "docker:index/container:Container":
-                rid = plain.get("name") or args.name
-            elif typ == "docker:index/image:Image":
-                rid = plain.get("imageName") or args.name
-            else:
-                rid = plain.get("name") or args.name
-            return (str(rid), state)
+            state.update({k: v for k, v in COMPUTED[typ](plain, rec.name).items() if v is not None})
+            rid = plain.get("imageName") if typ == "docker:index/image:Image" else plain.get("name")
+            return (str(rid or rec.name), state)
         self.fail(
-            f"resource type {typ!r} ({args.name!r}) is not supported by the realizer; "
+            f"resource type {typ!r} ({rec.name!r}) is not supported by the realizer; "
             "supported: docker Network/Volume/Image/RemoteImage/Container, random RandomPassword/RandomString, "
             "tls PrivateKey, component resources"
         )
@@ -222,14 +183,12 @@ def evaluate(project: Project, stack: str, cfg: StackConfig, state: State,
     _quiet_orphaned_mock_errors()
     ev = Evaluation()
     mocks = RealizerMocks(state, ev)
-    monitor = RecordingMonitor(mocks)
 
     from pulumi.runtime import config as pconfig
 
     saved_config = (pconfig.CONFIG.get(), pconfig._SECRET_KEYS.get())
     psettings.ROOT.set(None)
-    pulumi.runtime.set_all_config(dict(cfg.values), secret_keys=list(cfg.secret_keys))
-    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=False, monitor=monitor)
+    install(mocks, project.name, stack, cfg.values, cfg.secret_keys)
     psettings.SETTINGS.outputs.clear()
     root = psettings.get_root_resource()
 
