@@ -25,8 +25,8 @@ INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
         "files": ("member_files",),             # config files + command of one member
         "dashboards": ("rows", "leader_expr", "LEADERS", "BACKUPS"),  # components/dashboards/panels.py
         "status": ("read",),                    # status rows from the engine's own API
-        "workload": ("endpoint", "client"),     # novaload: the tier's endpoint from the outputs, its client
-        "drills": ("drills",),                  # the engine's drills for one tier
+        "workload": ("endpoint", "client", "REACHED_THROUGH"),  # novaload's endpoint + client; runbooks' map
+        "drills": ("drills", "archiving"),     # its tiers' drills; the tiers archiving to the backup host
         "failures": ("FAILURE_MODES",),         # runbooks' failure-mode table rows
     },
     "router": {"files": ("router_files",), "status": ("read_router",)},

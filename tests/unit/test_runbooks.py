@@ -32,7 +32,8 @@ def test_runbook_has_the_sections_and_its_playbooks_exist(path):
     missing = [s for s in SECTIONS if s not in text]
     assert not missing, f"{path.name}: missing sections {missing}"
     for playbook in runbooks.PLAYBOOK_REF.findall(text):
-        assert (ROOT / "ansible" / "playbooks" / playbook).is_file(), f"{path.name} names playbooks/{playbook}, which does not exist"
+        assert (ROOT / "ansible" / "playbooks" / playbook).is_file(), \
+            f"{path.name} names playbooks/{playbook}, which does not exist"
 
 
 def test_recovery_playbooks_are_each_named_by_a_runbook():
@@ -62,3 +63,37 @@ def test_readme_lists_every_runbook():
     readme = runbooks.README.read_text()
     for path in runbook_files():
         assert re.search(rf"\]\({re.escape(path.name)}\)", readme), f"README does not link {path.name}"
+
+
+def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_their_rows():
+    import copy
+
+    from components.model import build_topology, load_catalog
+    test_catalog = copy.deepcopy(load_catalog())
+    test_catalog["tiers"]["cache"] = {"number": 8, "purpose": "second KV", "engine": "valkey", "members": 3,
+                                 "memoryMb": 256, "publish": {"valkey": 16399, "sentinel": 26399}}
+    test_catalog["tiers"]["ledger"] = {"number": 9, "purpose": "second relational", "engine": "patroni", "members": 2,
+                                  "memoryMb": 512, "dependsOn": ["coordination"],
+                                  "publish": {"postgres": 15472, "patroni": 18048, "node": 19148},
+                                  "router": {"memoryMb": 128, "publish": {"primary": 15478, "replicas": 15479,
+                                                                          "stats": 18448}}}
+    topology = build_topology("dev", {}, catalog=test_catalog)
+    text = runbooks.generated(topology=topology)
+    table = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("| ")]
+    failures = [r for r in table if len(r) == 7 and r[1] in topology.tiers]
+
+    def modes(tier: str) -> list[tuple[str, ...]]:
+        """(failure, alert, runbook, playbook) of the tier's engine failure modes (rows no drill makes)."""
+        return [(r[0], r[3], r[4], r[5]) for r in failures if r[1] == tier and r[6] == "-"]
+
+    for new, same_engine in (("cache", "working"), ("ledger", "episodic")):
+        (row,) = [r for r in table if r[0].startswith(f"{topology.tiers[new].number} {new} ")]
+        engine = topology.tiers[new].engine.name
+        assert row[1] == engine and row[6] == runbooks.reached_through(engine)
+        assert modes(new) and modes(new) == modes(same_engine)
+        drills = {d.name for d in catalog(topology) if d.name.endswith("-" + new)}
+        assert drills and drills <= {r[6] for r in failures if r[1] == new}, f"{new}: drills missing from the table"
+    (ledger,) = [r for r in table if r[0].startswith("9 ledger ")]
+    assert ledger[3] == "coordination"
+    (coordination,) = [r for r in table if r[0].startswith(f"{topology.tiers['coordination'].number} coordination ")]
+    assert "ledger" in coordination[4].split(", ")   # the tiers that need it

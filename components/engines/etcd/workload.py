@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# runbooks/README.md's dependency map (tools/runbooks.py): how its clients (Patroni) reach a tier.
+REACHED_THROUGH = "any member (client URLs)"
+
 
 def endpoint(tier: Any) -> None:
     del tier

@@ -11,6 +11,8 @@ from tools.novaload.endpoints import TierOutputs
 
 NATS_STREAM = "NOVA_EVENTS"
 NATS_SUBJECT = "nova.events.novaload"
+# runbooks/README.md's dependency map (tools/runbooks.py): how clients reach a tier of this engine.
+REACHED_THROUGH = "any cluster node (client URLs)"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from components.engines.patroni import config
+from components.engines.patroni import ROUTER, config
 from tools.novaload.endpoints import EndpointError, TierOutputs, split_address
 
 SCHEMA = "novaload"
@@ -16,6 +16,8 @@ GRAPH = "novaload_graph"   # AGE makes a schema of this name: not SCHEMA
 EMBEDDING_DIM = 16
 AGE_SESSION = ["LOAD 'age'", 'SET search_path = ag_catalog, "$user", public']
 SQL = tuple[str, tuple | None]
+# runbooks/README.md's dependency map (tools/runbooks.py): how clients reach a tier of this engine.
+REACHED_THROUGH = f"HAProxy router (primary {ROUTER.ports['primary']} / replicas {ROUTER.ports['replicas']})"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 from tools.novaload.endpoints import TierOutputs
 
+# runbooks/README.md's dependency map (tools/runbooks.py): how clients reach a tier of this engine.
+REACHED_THROUGH = "Sentinel (master by name)"
+
 
 @dataclass(frozen=True)
 class ValkeyTier:
