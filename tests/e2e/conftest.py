@@ -7,16 +7,16 @@ stack as it is already up, and leaves it.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import docker
 import pytest
+
+from tools.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = os.environ.get("NOVAOPS_E2E_STACK", "e2e")   # another Pulumi.<stack>.yaml, e.g. to run beside a live e2e
@@ -26,7 +26,8 @@ STACK = os.environ.get("NOVAOPS_E2E_STACK", "e2e")   # another Pulumi.<stack>.ya
 # live queries, the drills' CI subset) run by default; NOVAOPS_ANSIBLE_TESTS=0 leaves them out
 # (a quick provisioning-only run).
 ANSIBLE_TESTS = os.environ.get("NOVAOPS_ANSIBLE_TESTS", "1") != "0"
-needs_converge = pytest.mark.skipif(not ANSIBLE_TESTS, reason="NOVAOPS_ANSIBLE_TESTS=0: the converged stack's suites are left out")
+needs_converge = pytest.mark.skipif(not ANSIBLE_TESTS,
+                                    reason="NOVAOPS_ANSIBLE_TESTS=0: the converged stack's suites are left out")
 
 
 @dataclass
@@ -82,18 +83,9 @@ def stack() -> Stack:
 
 
 def eventually(check: Callable[[], Any], timeout: float = 90, interval: float = 1.0, what: str = "condition"):
-    """Retry ``check`` until it returns a truthy value without raising; bounded by ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - the last one is reported
-            last = exc
-        time.sleep(interval)
-    raise AssertionError(f"{what} not reached within {timeout}s" + (f": {last!r}" if last else ""))
+    """Retry ``check`` until it returns a truthy value without raising; bounded by ``timeout``.
+    tools.wait.wait_for, failing the test (AssertionError) when not reached."""
+    return wait_for(check, timeout, interval, what, error=AssertionError)
 
 
 def patroni_tiers(stack: str = STACK) -> list[str]:

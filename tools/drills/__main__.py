@@ -18,7 +18,7 @@ import time
 import traceback
 from dataclasses import asdict
 
-from tools.drills.drills import catalog, stack_tiers
+from tools.drills.drills import catalog, topology_tiers
 from tools.drills.runner import Ctx, DrillError, Result, log, write_results
 
 
@@ -31,11 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=150, help="agent sessions of the workload")
     args = parser.parse_args(argv)
     try:
-        ctx = Ctx(args.stack, args.sessions)
-    except (DrillError, ValueError) as exc:
+        # The catalog comes from the topology (catalog + Pulumi.<stack>.yaml): --list needs no stack.
+        drills = catalog(topology_tiers(args.stack))
+    except (OSError, ValueError) as exc:
         print(f"drills: error: {exc}", file=sys.stderr)
         return 2
-    drills = catalog(stack_tiers(ctx))
     if args.list:
         for d in drills:
             print(f"{d.name:32} {'ci ' if d.ci else '   '} runbooks/{d.runbook}  playbooks/{d.playbook}")
@@ -44,11 +44,17 @@ def main(argv: list[str] | None = None) -> int:
         wanted = args.only.split(",")
         unknown = sorted(set(wanted) - {d.name for d in drills})
         if unknown:
-            print(f"drills: error: --only: unknown drill(s) {unknown}; known: {[d.name for d in drills]}", file=sys.stderr)
+            print(f"drills: error: --only: unknown drill(s) {unknown}; known: {[d.name for d in drills]}",
+                  file=sys.stderr)
             return 2
         drills = [d for d in drills if d.name in wanted]
     elif args.ci:
         drills = [d for d in drills if d.ci]
+    try:
+        ctx = Ctx(args.stack, args.sessions)
+    except (DrillError, ValueError) as exc:
+        print(f"drills: error: {exc}", file=sys.stderr)
+        return 2
 
     results: list[Result] = []
     for drill in drills:
@@ -60,11 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         try:
             drill.run(ctx, result)
-        except Exception as exc:  # noqa: BLE001 - recorded; the next drill still runs
+        except Exception as exc:
             result.fail(f"{type(exc).__name__}: {str(exc)[:400]}")
             traceback.print_exc()
+        figures = {k: v for k, v in asdict(result).items() if k in ("detection_s", "rto_s", "acked", "lost", "mttr_s")}
         log(f"=== {drill.name}: {'ok' if result.passed else 'MISS'} in {time.monotonic() - started:.0f}s "
-            f"{json.dumps({k: v for k, v in asdict(result).items() if k in ('detection_s', 'rto_s', 'acked', 'lost', 'mttr_s')})}")
+            f"{json.dumps(figures)}")
         results.append(result)
         write_results(ctx, [result])
     return 0 if all(r.passed for r in results) else 1

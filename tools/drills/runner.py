@@ -9,13 +9,18 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
+from tools.http_json import http_json
 from tools.novaload import endpoints as ep
 from tools.novaload.load import read_ledger
+from tools.wait import wait_for
+
+if TYPE_CHECKING:
+    from components.model import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = ROOT / "ansible" / "playbooks"
@@ -56,27 +61,6 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def wait_for(check: Callable[[], Any], timeout: float, interval: float = 1.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - the last one is reported
-            last = exc
-        time.sleep(interval)
-    raise DrillError(f"{what}: not reached within {timeout:.0f}s" + (f" (last error: {last!r})" if last else ""))
-
-
-def http_json(host: str, port: int, path: str, method: str = "GET", timeout: float = 5) -> Any:
-    req = urllib.request.Request(f"http://{host}:{port}{path}", method=method)
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        body = resp.read()
-    return json.loads(body) if body else None
-
-
 class Ctx:
     """The stack under drill: outputs, endpoints, docker, inventory, results directory."""
 
@@ -87,7 +71,8 @@ class Ctx:
         self.endpoints = ep.load(stack)
         self.outputs = self.endpoints.outputs
         if not self.endpoints.alert_receiver:
-            raise DrillError("stack outputs: monitoring.alert-receiver missing (dev stacks only: drills need the dev webhook)")
+            raise DrillError("stack outputs: monitoring.alert-receiver missing "
+                             "(dev stacks only: drills need the dev webhook)")
         self.docker = docker.from_env(timeout=60)
         self.results_dir = results_dir or ROOT / ".novaops" / stack / "drills"
         self.previous_drill_start = time.time() - 300   # settle_alerts: since when to look
@@ -98,10 +83,7 @@ class Ctx:
             self.inventory.parent.mkdir(parents=True, exist_ok=True)
             self.inventory.write_text(inventory_text(stack))
 
-    # -------------------------------------------------------------- topology (from the outputs)
-
-    def tiers(self, engine: str) -> list[str]:
-        return [k for k, t in self.outputs["tiers"].items() if t["engine"] == engine]
+    # -------------------------------------------------------------- names (from the outputs and the topology)
 
     def members(self, tier: str) -> dict[str, dict]:
         return self.outputs["tiers"][tier]["members"]
@@ -109,49 +91,23 @@ class Ctx:
     def port(self, tier: str, member: str, name: str) -> int:
         return int(self.members(tier)[member][name].rsplit(":", 1)[1])
 
+    def member_key(self, tier: str, container: str) -> str:
+        """The service key (the alerts' ``service`` label) of ``tier``'s member named ``container``."""
+        return next(k for k, m in self.members(tier).items() if m["container"] == container)
+
     def container(self, name: str):
         return self.docker.containers.get(name)
 
-    def patroni_cluster(self, tier: str) -> dict:
-        last: Exception | None = None
-        for member in self.members(tier):
-            try:
-                return http_json("127.0.0.1", self.port(tier, member, "patroni"), "/cluster", timeout=3)
-            except Exception as exc:  # noqa: BLE001 - ask the next member
-                last = exc
-        raise DrillError(f"{tier}: no Patroni member answers /cluster ({last!r})")
-
-    def patroni_leader(self, tier: str) -> str:
-        """Container name of the tier's current leader."""
-        members = self.patroni_cluster(tier)["members"]
-        leaders = [m["name"] for m in members if m["role"] == "leader" and m.get("state") == "running"]
-        if len(leaders) != 1:
-            raise DrillError(f"{tier}: expected one running leader, got {members}")
-        by_name = {k: v["container"] for k, v in self.members(tier).items()}
-        return by_name.get(leaders[0], leaders[0])
-
-    def patroni_healthy(self, tier: str) -> bool:
-        members = self.patroni_cluster(tier)["members"]
-        running = [m for m in members if m.get("state") in ("running", "streaming")]
-        return (len(running) == len(self.members(tier))
-                and sum(m["role"] == "leader" for m in members) == 1
-                and any(m["role"] == "sync_standby" and m.get("state") == "streaming" for m in members))
-
-    def valkey_master(self, tier: str) -> str:
-        import valkey
-        vt = self.endpoints.valkey[tier]
-        for host, port in vt.sentinels:
-            try:
-                name, _ = valkey.Valkey(host=host, port=port, socket_timeout=3).execute_command(
-                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", vt.master_name)
-                return name.decode()
-            except Exception:  # noqa: BLE001 - ask the next Sentinel
-                continue
-        raise DrillError(f"{tier}: no Sentinel answers")
+    @cached_property
+    def topology(self) -> Topology:
+        """The stack's topology (catalog + Pulumi.<stack>.yaml): what the drills' catalog is built from."""
+        from components.model import build_topology
+        from components.stack_files import load_stack_file
+        return build_topology(self.stack, load_stack_file(self.stack))
 
     def prometheus_query(self, query: str) -> list[dict]:
         host, port = self.endpoints.prometheus
-        return http_json(host, port, "/api/v1/query?query=" + urllib.parse.quote(query))["data"]["result"]
+        return http_json(f"http://{host}:{port}/api/v1/query?query=" + urllib.parse.quote(query))["data"]["result"]
 
     # -------------------------------------------------------------- alerts at the dev webhook receiver
 
@@ -160,16 +116,17 @@ class Ctx:
         query = {"since": f"{since:.3f}"}
         if alertname:
             query["alertname"] = alertname
-        return http_json(host, port, "/alerts?" + urllib.parse.urlencode(query)) or []
+        return http_json(f"http://{host}:{port}/alerts?" + urllib.parse.urlencode(query)) or []
 
     def wait_alert(self, alertname: str, since: float, labels: dict[str, str], timeout: float = 150) -> float | None:
-        """Seconds from ``since`` until a firing ``alertname`` with ``labels`` reached the receiver; None if not in time."""
+        """Seconds from ``since`` until a firing ``alertname`` with ``labels`` reached the receiver;
+        None if not in time."""
         def arrived():
             hits = [a for a in self.received_alerts(since, alertname) if a.get("status") == "firing"
                     and all(a["labels"].get(k) == v for k, v in labels.items())]
             return min((a["received_at"] for a in hits), default=None)
         try:
-            return wait_for(arrived, timeout, 1.0, what=f"alert {alertname} {labels}") - since
+            return wait_for(arrived, timeout, 1.0, what=f"alert {alertname} {labels}", error=DrillError) - since
         except DrillError:
             return None
 
@@ -213,7 +170,8 @@ class Ctx:
         log(f"recovery: ansible-playbook playbooks/{name} -e '{json.dumps(extra)}'")
         started = time.monotonic()
         try:
-            run = subprocess.run(command, cwd=ROOT / "ansible", env=env, capture_output=True, text=True, timeout=timeout)
+            run = subprocess.run(command, cwd=ROOT / "ansible", env=env, capture_output=True, text=True,
+                                 timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             raise DrillError(f"{name}: not finished within {timeout:.0f}s") from exc
         seconds = time.monotonic() - started
@@ -246,7 +204,7 @@ class Load:
             if self.proc.poll() is not None:
                 raise DrillError(f"load generator exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}")
             return self.ledger.exists() and len(read_ledger(self.ledger)[1]) >= count
-        wait_for(enough, timeout, 0.5, what=f"{count} acknowledged writes of the workload")
+        wait_for(enough, timeout, 0.5, what=f"{count} acknowledged writes of the workload", error=DrillError)
 
     def stop(self) -> dict:
         if self.proc.poll() is None:
