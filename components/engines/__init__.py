@@ -25,7 +25,7 @@ INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
         "files": ("member_files",),             # config files + command of one member
         "dashboards": ("rows", "leader_expr", "LEADERS", "BACKUPS"),  # components/dashboards/panels.py
         "status": ("read",),                    # status rows from the engine's own API
-        "workload": ("endpoint", "client"),     # novaload: the tier's endpoint from the outputs, its client
+        "workload": ("endpoint", "client", "REACHED_THROUGH"),  # novaload's endpoint + client; runbooks' map
         "drills": ("drills", "archiving"),     # its tiers' drills; the tiers archiving to the backup host
         "failures": ("FAILURE_MODES",),         # runbooks' failure-mode table rows
     },
