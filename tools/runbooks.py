@@ -103,6 +103,21 @@ def dependency_map(topology, uses: Uses) -> list[str]:
     return lines
 
 
+def names_table(topology) -> list[str]:
+    """The values of the runbooks' placeholders for this stack (`<tier>`, `<member>`, `<container>`)."""
+    lines = [f"## Names ({topology.stack})", "",
+             f"The runbooks' placeholders for the {topology.stack} stack: `<stack>` is {topology.stack}, `<tier>` a "
+             "tier key, `<member>` a member key, `<container>` a member's container (another stack: `make status "
+             "STACK=<stack>`).", "",
+             "| tier | engine | members | containers | router container |",
+             "|---|---|---|---|---|"]
+    for tier in topology.tiers.values():
+        lines.append(f"| {tier.key} | {tier.engine.name} | {', '.join(m.key for m in tier.members)} | "
+                     f"{', '.join(m.container for m in tier.members)} | "
+                     f"{tier.router.container if tier.router else '-'} |")
+    return lines
+
+
 def drill_rows(topology, uses: Uses, drills, rules: dict[str, dict]) -> list[Row]:
     rows: list[Row] = []
     for d in drills:
@@ -149,6 +164,7 @@ def generated(stack: str = "dev", topology=None) -> str:
              "Monitoring: Prometheus scrapes every member over the `monitoring` network, Alertmanager "
              "routes to the receivers (dev: the alert receiver's webhook); pgBackRest and restic keep their "
              "repositories on the backup host.", "",
+             *names_table(topology), "",
              *failure_table(rows), "", END]
     return "\n".join(lines) + "\n"
 

@@ -97,3 +97,43 @@ def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_th
     assert ledger[3] == "coordination"
     (coordination,) = [r for r in table if r[0].startswith(f"{topology.tiers['coordination'].number} coordination ")]
     assert "ledger" in coordination[4].split(", ")   # the tiers that need it
+    names = {r[0]: r for r in table if len(r) == 5}    # the Names table: the placeholders' values
+    for new in ("cache", "ledger"):
+        tier = topology.tiers[new]
+        assert names[new][1:4] == [tier.engine.name, ", ".join(m.key for m in tier.members),
+                                   ", ".join(m.container for m in tier.members)]
+    assert names["ledger"][4] == topology.tiers["ledger"].router.container and names["cache"][4] == "-"
+
+
+def dev_names() -> tuple[set[str], set[str]]:
+    """(names, tier keys) of the dev catalog: tier keys, member keys, containers, Sentinel master names."""
+    topology = topology_tiers("dev")
+    names = set()
+    for tier in topology.tiers.values():
+        names |= {tier.key, f"{topology.stack}-{tier.key}", *(m.key for m in tier.members),
+                  *(m.container for m in tier.members), *([tier.router.container] if tier.router else [])}
+    return names, set(topology.tiers)
+
+
+def named_in_code(text: str, names: set[str], tiers: set[str]) -> list[str]:
+    """Dev names in the runbook's commands (fenced blocks and `inline` code): a name, or a drill of a named tier."""
+    blocks = re.findall(r"```.*?```", text, flags=re.S)
+    inline = re.findall(r"`[^`\n]+`", re.sub(r"```.*?```", "", text, flags=re.S))
+    code = " ".join(blocks + inline)
+    tokens = set(re.findall(r"[a-z0-9][a-z0-9_-]*[a-z0-9]", code))
+    return sorted(t for t in tokens if t in names or any(t.endswith("-" + k) for k in tiers))
+
+
+def test_the_dev_name_check_sees_a_dev_name():
+    names, tiers = dev_names()
+    assert named_in_code("```sh\ndocker exec novaops-dev-working-1 ls\n```\n`-e tier=coordination`", names, tiers) == [
+        "coordination", "novaops-dev-working-1"]
+    assert named_in_code("`--only kill-primary-episodic`, rules `novaops-streams-consensus.yml`", names, tiers) == [
+        "kill-primary-episodic"]
+
+
+@pytest.mark.parametrize("path", runbook_files(), ids=lambda p: p.name)
+def test_runbook_commands_name_no_dev_tier_or_member(path):
+    found = named_in_code(path.read_text(), *dev_names())
+    assert not found, f"{path.name} names dev tiers/members in its commands (use <tier>, <member>, <container>): " \
+                      f"{found}"
