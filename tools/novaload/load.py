@@ -127,7 +127,7 @@ async def run_load(clients: dict[str, TierClient], config: LoadConfig, ledger_pa
                     ref = await client.write(config.run, number, key)
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # noqa: BLE001 - counted, never fatal: the drill is the fault
+                except Exception as exc:   # counted, never fatal: the drill is the fault
                     failed[tier] += 1
                     ledger.write({"t": tier, "err": type(exc).__name__, "msg": str(exc)[:160], "start": started,
                                   "end": time.time()})
@@ -141,7 +141,7 @@ async def run_load(clients: dict[str, TierClient], config: LoadConfig, ledger_pa
                     reads[tier] += 1
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001
+                except Exception:   # counted in read_errors, never fatal
                     read_errors[tier] += 1
             await asyncio.sleep(config.think * random.uniform(0.5, 1.5))
 
@@ -157,7 +157,7 @@ async def run_load(clients: dict[str, TierClient], config: LoadConfig, ledger_pa
         for client in clients.values():
             try:
                 await asyncio.wait_for(client.close(), 10)
-            except Exception:  # noqa: BLE001
+            except Exception:   # closing is best effort
                 pass
     summary = {"run": config.run, "seconds": round(time.monotonic() - started, 1), "acked": dict(acked),
                "failed": dict(failed), "reads": dict(reads), "read_errors": dict(read_errors)}
