@@ -32,7 +32,7 @@ def _docker_client():
         client = docker.from_env(timeout=120)
         client.ping()
         return client
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 

@@ -75,7 +75,6 @@ def test_limits_restart_and_healthcheck(up):
     app = inspect(up["client"], "rtest-app")
     assert app["HostConfig"]["Memory"] == 64 * 1024 * 1024
     assert app["HostConfig"]["RestartPolicy"] == {"Name": "unless-stopped", "MaximumRetryCount": 0}
-    assert app["HostConfig"]["Init"] is True
     hc = app["Config"]["Healthcheck"]
     assert hc["Test"] == ["CMD", "test", "-f", "/etc/rtest/app.conf"]
     assert (hc["Interval"], hc["Timeout"], hc["StartPeriod"], hc["Retries"]) == (
@@ -93,7 +92,7 @@ def test_networks_and_aliases(up):
     assert set(inspect(up["client"], "rtest-worker")["NetworkSettings"]["Networks"]) == {"rtest-front"}
 
 
-def test_image_built_from_dockerfile_outside_context(up):
+def test_image_built_from_its_context(up):
     app = up["client"].containers.get("rtest-app")
     code, out = app.exec_run(["cat", "/opt/rtest/marker.txt"])
     assert code == 0 and b"built by the realizer fixture" in out

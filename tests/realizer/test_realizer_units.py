@@ -18,28 +18,28 @@ from tools.realizer.state import PASSPHRASE_ENV, State
 S = wire.SIG_KEY
 SECRET = wire.SECRET_SIG
 
-# What Mocks.new_resource receives for a pulumi-docker 5.2.0 Container (recorded).
+# What Mocks.new_resource receives for a Container of the NovaOps program (pulumi-docker 5.2.0, recorded;
+# components/containers.py): every input it sets.
 RECORDED_CONTAINER = {
+    "command": ["novaops-run", "app", "serve"],
+    "destroyGraceSeconds": 30.0,
     "envs": {S: SECRET, "value": ["P=hunter2", "A=1"]},
     "healthcheck": {"interval": "1s", "startPeriod": "2s", "timeout": "500ms", "retries": 3.0,
                     "tests": ["CMD", "true"]},
+    "hostname": "rtest-c",
     "image": "novaops-rtest/x:1",
     "memory": 64.0,
-    "memorySwap": 128.0,
     "mustRun": True,
     "name": "rtest-c",
     "labels": [{"label": "novaops.role", "value": "app"}],
     "networksAdvanced": [{"aliases": ["x"], "name": "rtest-net"}, {"name": "rtest-back"}],
-    "ports": [{"external": 8080.0, "internal": 80.0, "ip": "127.0.0.1"}, {"internal": 9090.0}],
-    "restart": "on-failure",
-    "maxRetryCount": 5.0,
+    "ports": [{"external": 8080.0, "internal": 80.0, "ip": "127.0.0.1", "protocol": "tcp"}, {"internal": 9090.0}],
+    "restart": "unless-stopped",
     "uploads": {S: SECRET, "value": [
-        {"content": "secretpw", "file": "/etc/x/app.conf", "permissions": "0600", "executable": True},
-        {"contentBase64": base64.b64encode(b"\x00\x01").decode(), "file": "/bin/tool", "executable": True},
+        {"content": "secretpw", "file": "/etc/x/app.conf", "permissions": "0600", "owner": "0"},
+        {"content": "plain", "file": "/etc/x/plain.conf", "permissions": "0644", "owner": "0"},
     ]},
-    "volumes": [{"volumeName": "rtest-data", "containerPath": "/data"},
-                {"hostPath": "/tmp", "containerPath": "/host-tmp", "readOnly": True}],
-    "capabilities": {"adds": ["NET_ADMIN"], "drops": ["ALL"]},
+    "volumes": [{"volumeName": "rtest-data", "containerPath": "/data"}],
     "wait": True,
     "waitTimeout": 30.0,
 }
@@ -85,36 +85,36 @@ def test_ints():
 # -- container spec --------------------------------------------------------------------------
 def test_container_spec_from_recorded_inputs(tmp_path):
     c = spec.container_spec(wire.plain(RECORDED_CONTAINER), str(tmp_path))
-    assert c["name"] == "rtest-c"
+    assert c["name"] == "rtest-c" and c["hostname"] == "rtest-c" and c["command"] == ["novaops-run", "app", "serve"]
     assert c["env"] == ["A=1", "P=hunter2"]
-    assert c["mem_limit"] == 64 * 1024 * 1024 and c["memswap_limit"] == 128 * 1024 * 1024
+    assert c["mem_limit"] == 64 * 1024 * 1024
     assert c["ports"] == [
         {"internal": 80, "external": 8080, "ip": "127.0.0.1", "protocol": "tcp"},
         {"internal": 9090, "external": None, "ip": "0.0.0.0", "protocol": "tcp"},
     ]
     assert c["healthcheck"] == {"test": ["CMD", "true"], "interval": 1_000_000_000, "timeout": 500_000_000,
                                 "start_period": 2_000_000_000, "retries": 3}
-    assert c["restart"] == {"Name": "on-failure", "MaximumRetryCount": 5}
-    assert c["networks"][0] == {"name": "rtest-net", "aliases": ["x"], "ipv4Address": None}
-    # permissions has precedence over executable; executable alone gives 0755
-    assert [u["mode"] for u in c["uploads"]] == [0o600, 0o755]
+    assert c["restart"] == {"Name": "unless-stopped", "MaximumRetryCount": 0}
+    assert c["networks"][0] == {"name": "rtest-net", "aliases": ["x"]}
+    assert [u["mode"] for u in c["uploads"]] == [0o600, 0o644]
     assert base64.b64decode(c["uploads"][0]["content_b64"]) == b"secretpw"
-    assert c["wait"] is True and c["wait_timeout"] == 30 and c["must_run"] is True and c["start"] is True
+    assert c["wait"] is True and c["wait_timeout"] == 30 and c["must_run"] is True
+    assert c["destroy_grace_seconds"] == 30
 
     create, host = spec.container_create_args(c, "rtest-u", "h" * 64)
-    assert create["labels"] == {"novaops.role": "app", spec.STACK_LABEL: "rtest-u", spec.HASH_LABEL: "h" * 64}
+    assert create["labels"] == {"novaops.role": "app", spec.STACK_LABEL: "rtest-u", spec.HASH_LABEL: "h" * 64,
+                                spec.GRACE_LABEL: "30"}
     assert create["ports"] == [(80, "tcp"), (9090, "tcp")]
     assert host["port_bindings"] == {"80/tcp": [("127.0.0.1", 8080)], "9090/tcp": [("0.0.0.0",)]}
-    assert host["binds"] == ["rtest-data:/data:rw", "/tmp:/host-tmp:ro"]
+    assert host["binds"] == ["rtest-data:/data:rw"]
     assert host["network_mode"] == "rtest-net"
-    assert host["cap_add"] == ["NET_ADMIN"] and host["cap_drop"] == ["ALL"]
-    assert host["restart_policy"] == {"Name": "on-failure", "MaximumRetryCount": 5}
+    assert host["restart_policy"] == {"Name": "unless-stopped", "MaximumRetryCount": 0}
 
 
 def test_container_defaults(tmp_path):
     c = spec.container_spec({"name": "n", "image": "i"}, str(tmp_path))
     assert c["restart"] == {"Name": "", "MaximumRetryCount": 0}
-    assert c["must_run"] and c["start"] and not c["wait"] and c["wait_timeout"] == 60
+    assert c["must_run"] and not c["wait"] and c["wait_timeout"] == 60
     assert "healthcheck" not in c and c["ports"] == [] and c["uploads"] == []
 
 
@@ -125,12 +125,10 @@ def test_unknown_container_key_rejected(tmp_path):
 
 
 @pytest.mark.parametrize("inputs,needle", [
-    ({"rm": True}, "'rm'"),
-    ({"logs": True}, "'logs'"),
     ({"ports": [{"internal": 1, "hostIp": "x"}]}, "'hostIp'"),
     ({"healthcheck": {"tests": ["CMD", "true"], "startInterval": "1s"}}, "'startInterval'"),
     ({"networksAdvanced": [{"name": "n", "ipv6Address": "::1"}]}, "'ipv6Address'"),
-    ({"uploads": [{"file": "/x", "content": "a", "source": "b"}]}, "exactly one"),
+    ({"uploads": [{"file": "/x"}]}, "needs content"),
     ({"restart": "sometimes"}, "restart"),
     ({"labels": [{"label": "novaops.realizer.stack", "value": "x"}]}, "reserved"),
 ])
@@ -139,34 +137,79 @@ def test_nested_rejections(tmp_path, inputs, needle):
         spec.container_spec({"name": "rtest-c", "image": "i", **inputs}, str(tmp_path))
 
 
-def test_false_rm_is_fine(tmp_path):
-    spec.container_spec({"name": "n", "image": "i", "rm": False, "attach": False}, str(tmp_path))
+# pulumi-docker inputs the program never emits: refused by name, with no code carried for them.
+REFUSED_CONTAINER_INPUTS = [
+    ("mounts", [{"target": "/t", "type": "tmpfs"}]), ("tmpfs", {"/run": "size=1m"}), ("networkMode", "host"),
+    ("entrypoints", ["sh"]), ("init", True), ("user", "1000"), ("workingDir", "/w"), ("memorySwap", 128),
+    ("cpuShares", 512), ("shmSize", 64), ("capabilities", {"adds": ["NET_ADMIN"]}), ("privileged", True),
+    ("sysctls", {"net.core.somaxconn": "1024"}), ("ulimits", [{"name": "nofile", "soft": 1, "hard": 2}]),
+    ("logDriver", "none"), ("maxRetryCount", 5), ("stopTimeout", 5), ("start", False), ("rm", False),
+]
 
 
-def test_container_needs_explicit_name(tmp_path):
-    with pytest.raises(RealizerError, match="explicit name"):
-        spec.container_spec({"image": "i"}, str(tmp_path), "app")
+@pytest.mark.parametrize("key,value", REFUSED_CONTAINER_INPUTS, ids=[k for k, _ in REFUSED_CONTAINER_INPUTS])
+def test_a_refused_container_input_names_itself(tmp_path, key, value):
+    with pytest.raises(RealizerError, match=rf"container 'rtest-c': input '{key}' is not supported"):
+        spec.container_spec({"name": "rtest-c", "image": "i", key: value}, str(tmp_path))
 
 
-def test_image_spec_dockerfile_relative_to_project(tmp_path):
+@pytest.mark.parametrize("translate,inputs,where,key", [
+    (spec.network_spec, {"name": "n", "ipamConfigs": [{"subnet": "10.9.0.0/24"}]}, "network 'n'", "ipamConfigs"),
+    (spec.network_spec, {"name": "n", "attachable": True}, "network 'n'", "attachable"),
+    (spec.volume_spec, {"name": "v", "driverOpts": {"type": "tmpfs"}}, "volume 'v'", "driverOpts"),
+    (spec.remote_image_spec, {"name": "r:1", "platform": "linux/arm64"}, "remote image 'r:1'", "platform"),
+    (lambda i: spec.container_spec(i, "/"), {"name": "c", "image": "i", "uploads": [
+        {"file": "/x", "contentBase64": "eA=="}]}, "container 'c': uploads", "contentBase64"),
+    (lambda i: spec.container_spec(i, "/"), {"name": "c", "image": "i", "volumes": [
+        {"hostPath": "/tmp", "containerPath": "/t"}]}, "container 'c': volumes", "hostPath"),
+])
+def test_a_refused_input_of_any_resource_names_itself(translate, inputs, where, key):
+    with pytest.raises(RealizerError, match=rf"{where}: input '{key}' is not supported"):
+        translate(inputs)
+
+
+def test_every_input_the_program_emits_is_accepted(tmp_path):
+    """The accepted inputs are what components/ emits: each docker resource of the dev and e2e stacks
+    (every tier, the monitoring stack, the hosts) translates without a refusal."""
+    from pulumi.runtime.sync_await import _sync_await
+
+    from tests.unit.pulumi_harness import run_program
+
+    translate = {
+        "docker:index/network:Network": spec.network_spec,
+        "docker:index/volume:Volume": spec.volume_spec,
+        "docker:index/remoteImage:RemoteImage": spec.remote_image_spec,
+        "docker:index/container:Container": lambda i: spec.container_spec(i, str(tmp_path)),
+        "docker:index/image:Image": lambda i: spec.image_spec(i, os.getcwd()),
+    }
+    seen = set()
+    for stack in ("dev", "e2e"):
+        mocks, _, done = run_program(stack)
+        _sync_await(done.future())
+        for r in mocks.resources:
+            if r.type in translate:
+                translate[r.type](wire.plain(r.inputs))
+                seen.add(r.type)
+    assert seen == set(translate)
+
+
+def test_image_spec_builds_the_contexts_dockerfile(tmp_path):
     (tmp_path / "app").mkdir()
-    (tmp_path / "docker").mkdir()
-    (tmp_path / "docker" / "app.Dockerfile").write_text("FROM scratch\n")
     (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\n")
     img = spec.image_spec({"imageName": "x:1", "skipPush": True, "buildOnPreview": False,
-                           "build": {"context": "app", "dockerfile": "docker/app.Dockerfile"}}, str(tmp_path))
-    assert img["context"] == str(tmp_path / "app")
-    assert img["dockerfile"] == str(tmp_path / "docker" / "app.Dockerfile")
-    img = spec.image_spec({"imageName": "x:1", "skipPush": True, "build": {"context": "app"}}, str(tmp_path))
-    assert img["dockerfile"] == str(tmp_path / "app" / "Dockerfile")
+                           "build": {"context": "app", "args": {"BASE_IMAGE": "b:1"}}}, str(tmp_path))
+    assert img == {"imageName": "x:1", "context": str(tmp_path / "app"),
+                   "dockerfile": str(tmp_path / "app" / "Dockerfile"), "args": {"BASE_IMAGE": "b:1"}}
     with pytest.raises(RealizerError, match="does not push"):
         spec.image_spec({"imageName": "x:1", "build": {"context": "app"}}, str(tmp_path))
+    with pytest.raises(RealizerError, match=r"image 'x:1': build: input 'dockerfile' is not supported"):
+        spec.image_spec({"imageName": "x:1", "skipPush": True,
+                         "build": {"context": "app", "dockerfile": "docker/app.Dockerfile"}}, str(tmp_path))
 
 
 def test_network_spec():
-    n = spec.network_spec({"name": "n", "internal": True, "labels": [{"label": "a", "value": "b"}],
-                           "ipamConfigs": [{"subnet": "10.9.0.0/24"}]})
-    assert n["internal"] and n["labels"] == {"a": "b"} and n["ipam"][0]["subnet"] == "10.9.0.0/24"
+    n = spec.network_spec({"name": "n", "internal": True, "labels": [{"label": "a", "value": "b"}]})
+    assert n == {"name": "n", "driver": "bridge", "internal": True, "labels": {"a": "b"}}
     with pytest.raises(RealizerError, match="'scope'"):
         spec.network_spec({"name": "n", "scope": "swarm"})
 
@@ -285,8 +328,7 @@ def test_base_refs_and_context_digest(tmp_path):
     df = tmp_path / "Dockerfile"
     df.write_text("ARG BASE_IMAGE=novaops/base:1\nFROM --platform=linux/amd64 ${BASE_IMAGE} AS build\n"
                   "FROM debian:trixie-slim\n")
-    img = {"context": str(tmp_path / "ctx"), "dockerfile": str(df), "args": {"X": "novaops/other:2"},
-           "target": None, "platform": None, "network": None, "addHosts": []}
+    img = {"context": str(tmp_path / "ctx"), "dockerfile": str(df), "args": {"X": "novaops/other:2"}}
     assert base_refs(img) == ["debian:trixie-slim", "novaops/base:1", "novaops/other:2"]
     d1 = context_digest(img, {"debian:trixie-slim": "sha256:1"})
     assert context_digest(img, {"debian:trixie-slim": "sha256:1"}) == d1

@@ -8,7 +8,8 @@ import pulumi
 
 from tools.realizer import wire
 from tools.realizer.config import full_key, to_config_string
-from tools.realizer.mocks import Edges, RecordingMocks as _Recording, Registered, install
+from tools.realizer.mocks import Edges, Registered, install
+from tools.realizer.mocks import RecordingMocks as _Recording
 
 __all__ = ["Edges", "Registered", "RecordingMocks", "configure", "reveal", "run_program", "uploads"]
 
@@ -54,7 +55,8 @@ class RecordingMocks(_Recording):
         if rec.type == "random:index/randomPassword:RandomPassword":
             outputs["result"] = self.generated.setdefault(rec.name, f"pw{len(self.generated):02d}" + "x" * 28)
         elif rec.type == "tls:index/privateKey:PrivateKey":
-            outputs.update(publicKeyOpenssh=FAKE_PUBLIC_KEY, privateKeyOpenssh="-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n")
+            outputs.update(publicKeyOpenssh=FAKE_PUBLIC_KEY,
+                           privateKeyOpenssh="-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n")
         elif rec.type == "docker:index/image:Image":
             outputs["repoDigest"] = outputs["imageName"]
         return f"{rec.name}-id", outputs

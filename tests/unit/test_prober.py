@@ -125,7 +125,7 @@ def etcd_server():
             def log_message(self, *a):
                 pass
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 seen.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
                 data = json.dumps(body).encode()
                 self.send_response(status)
@@ -160,7 +160,8 @@ def test_nats_probe_needs_an_accepted_connect(tcp_server):
     with pytest.raises(prober.ProbeFailed, match="Authorization Violation"):
         prober.probe_nats(target("nats", port, user="nova", password="bad"), 2)
     # async INFO and a server PING before the PONG are part of the protocol
-    prober.probe_nats(target("nats", tcp_server(fake_nats("nova", "pw", async_info=True)), user="nova", password="pw"), 2)
+    async_port = tcp_server(fake_nats("nova", "pw", async_info=True))
+    prober.probe_nats(target("nats", async_port, user="nova", password="pw"), 2)
 
 
 def test_etcd_probe_is_a_range_read(etcd_server):
@@ -249,7 +250,8 @@ def test_a_round_records_latency_and_success_per_service():
     success = _samples(registry, "novaops_probe_success")
     assert success[(("kind", "valkey"), ("service", "w-1"), ("tier", "working"))] == 1
     assert success[(("kind", "etcd"), ("service", "c-1"), ("tier", "coordination"))] == 0
-    buckets = {(dict(k)["service"], dict(k)["le"]): v for k, v in _samples(registry, "novaops_probe_duration_seconds_bucket").items()}
+    buckets = {(dict(k)["service"], dict(k)["le"]): v
+               for k, v in _samples(registry, "novaops_probe_duration_seconds_bucket").items()}
     assert {le for _, le in buckets} >= {"0.005", "0.01", "0.02", "0.05", "0.1", "0.25", "0.5", "1.0", "+Inf"}
     assert buckets[("w-1", "0.02")] == 0 and buckets[("w-1", "1.0")] == 2
     # a failed probe counts as the full timeout: never under 100 ms
@@ -282,7 +284,8 @@ def test_recovery_is_logged():
             raise OSError("down")
 
     logged = []
-    p = prober.Prober(_config(target("etcd", service="c-2")), CollectorRegistry(), probes={"etcd": flaky}, log=logged.append)
+    p = prober.Prober(_config(target("etcd", service="c-2")), CollectorRegistry(), probes={"etcd": flaky},
+                      log=logged.append)
     p.run_round()
     state["up"] = True
     p.run_round()
@@ -343,7 +346,8 @@ def test_script_serves_probe_metrics(tmp_path, etcd_server, tcp_server):
             time.sleep(0.2)
         assert 'novaops_probe_success{kind="etcd",service="coordination-1",tier="coordination"} 1.0' in text
         assert 'novaops_probe_success{kind="valkey",service="working-1",tier="working"} 0.0' in text
-        assert 'novaops_probe_duration_seconds_bucket{kind="etcd",le="0.1",service="coordination-1",tier="coordination"}' in text
+        assert ('novaops_probe_duration_seconds_bucket{kind="etcd",le="0.1",service="coordination-1",'
+                'tier="coordination"}') in text
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
@@ -355,7 +359,8 @@ def test_script_refuses_a_bad_config(tmp_path):
     config = tmp_path / "prober.json"
     config.write_text(json.dumps({"targets": [{"tier": "w", "service": "w-9", "kind": "nats", "protocol": "nats",
                                                "host": "h", "port": 4222}]}))
-    run = subprocess.run([sys.executable, str(SCRIPT), "--config", str(config)], capture_output=True, text=True, timeout=30)
+    run = subprocess.run([sys.executable, str(SCRIPT), "--config", str(config)], capture_output=True, text=True,
+                         timeout=30)
     assert run.returncode == 1
     assert "targets[0] (w-9): a nats probe needs user, password" in run.stderr
 
@@ -374,6 +379,6 @@ def test_a_staggered_round_spreads_the_probes_over_the_interval():
     begin = time.monotonic()
     results = p.run_round()
     assert all(r.success for r in results) and len(results) == 4
-    gaps = [b - a for a, b in zip(sorted(started), sorted(started)[1:])]
+    gaps = [b - a for a, b in zip(sorted(started), sorted(started)[1:], strict=False)]
     assert min(gaps) > 0.15 and time.monotonic() - begin < 1.5
     assert prober.Prober(_config(*targets), CollectorRegistry(), probes={"valkey": ok}).start_offsets() == [0.0] * 4

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from . import spec as S
 from . import wire
@@ -162,7 +163,7 @@ def teardown(
     for info in client.api.networks(filters={"label": label}):
         try:
             client.api.remove_network(info["Id"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise RealizerError(f"network {info['Name']!r} cannot be removed: {exc}") from exc
         applier.record("deleted", "network", info["Name"])
     volumes = client.api.volumes(filters={"label": label}).get("Volumes") or []

@@ -14,9 +14,10 @@ import re
 import tarfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from . import spec as S
 from .errors import RealizerError
@@ -46,7 +47,7 @@ def connect(timeout: int = 600):
     try:
         client = docker.from_env(timeout=timeout)
         client.ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise RealizerError(f"cannot reach the local Docker engine: {exc}") from exc
     return client
 
@@ -102,7 +103,7 @@ def context_digest(img: dict, base_ids: dict[str, str] | None = None) -> str:
         h.update(b"\0")
     with open(img["dockerfile"], "rb") as fh:
         h.update(b"DOCKERFILE\0" + fh.read())
-    opts = {k: img[k] for k in ("args", "target", "platform", "network", "addHosts")}
+    opts = {"args": img["args"]}
     opts["baseIds"] = base_ids or {}
     h.update(json.dumps(opts, sort_keys=True).encode())
     return h.hexdigest()
@@ -154,7 +155,7 @@ class Applier:
     def network(self, n: dict) -> None:
         try:
             info = self.api.inspect_network(n["name"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if not _not_found(exc):
                 raise
             info = None
@@ -167,15 +168,8 @@ class Applier:
             detail = "exists; kept as is" + (f"; WARNING drift: {', '.join(drift)}" if drift else "")
             self.record("unchanged", "network", n["name"], detail if drift else "")
             return
-        from docker.types import IPAMConfig, IPAMPool
-
-        ipam = None
-        if n["ipam"] or n["ipamDriver"] != "default":
-            ipam = IPAMConfig(driver=n["ipamDriver"], pool_configs=[IPAMPool(**p) for p in n["ipam"]])
-        self.api.create_network(
-            n["name"], driver=n["driver"], options=n["options"] or None, ipam=ipam, internal=n["internal"],
-            labels=self._labels(n["labels"]), enable_ipv6=n["ipv6"], attachable=n["attachable"],
-        )
+        self.api.create_network(n["name"], driver=n["driver"], internal=n["internal"],
+                                labels=self._labels(n["labels"]))
         self.record("created", "network", n["name"])
 
     def volume(self, v: dict) -> None:
@@ -183,11 +177,10 @@ class Applier:
             self.api.inspect_volume(v["name"])
             self.record("unchanged", "volume", v["name"])
             return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if not _not_found(exc):
                 raise
-        self.api.create_volume(v["name"], driver=v["driver"], driver_opts=v["driver_opts"] or None,
-                               labels=self._labels(v["labels"]))
+        self.api.create_volume(v["name"], labels=self._labels(v["labels"]))
         self.record("created", "volume", v["name"])
 
     # -- images ------------------------------------------------------------------------------
@@ -196,13 +189,13 @@ class Applier:
         for ref in base_refs(img):
             try:
                 base_ids[ref] = self.api.inspect_image(ref)["Id"]
-            except Exception:  # noqa: BLE001 - not a local image (or not an image at all)
+            except Exception:
                 pass
         digest = context_digest(img, base_ids)
         action = "created"
         try:
             info = self.api.inspect_image(img["imageName"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if not _not_found(exc):
                 raise
             info = None
@@ -215,22 +208,16 @@ class Applier:
                 self.record("unchanged", "image", img["imageName"], "cached")
                 return
             action = "replaced"
-        notes = []
-        if img["builderVersion"] == "BuilderBuildKit":
-            notes.append("built with the engine's classic builder")
-        if img["registryIgnored"]:
-            notes.append("registry input unused (no push)")
         self.out(f"building   image           {img['imageName']} ...")
         self._build(img, digest)
-        self.record(action, "image", img["imageName"], "; ".join(notes))
+        self.record(action, "image", img["imageName"], "built with the engine's classic builder")
 
     def _build(self, img: dict, digest: str) -> None:
         tail: collections.deque[str] = collections.deque(maxlen=40)
         try:
             stream = self.api.build(
                 path=img["context"], dockerfile=img["dockerfile"], tag=img["imageName"],
-                buildargs=img["args"] or None, target=img["target"], platform=img["platform"],
-                network_mode=img["network"], extra_hosts=dict(h.split(":", 1) for h in img["addHosts"]) or None,
+                buildargs=img["args"] or None,
                 labels={S.CONTEXT_LABEL: digest, S.IMAGE_STACK_LABEL: self.stack},
                 rm=True, forcerm=True, decode=True, pull=False,
             )
@@ -247,7 +234,7 @@ class Applier:
                                         "--- last build log lines ---\n" + "\n".join(tail))
         except RealizerError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise RealizerError(f"build of image {img['imageName']} failed: {exc}\n--- last build log lines ---\n"
                                 + "\n".join(tail)) from exc
 
@@ -256,19 +243,19 @@ class Applier:
             self.api.inspect_image(r["name"])
             self.record("unchanged", "remote-image", r["name"], "present locally")
             return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if not _not_found(exc):
                 raise
         result: dict[str, Any] = {}
 
         def pull() -> None:
             try:
-                for chunk in self.api.pull(r["name"], platform=r["platform"], stream=True, decode=True):
+                for chunk in self.api.pull(r["name"], stream=True, decode=True):
                     if "error" in chunk:
                         result["error"] = chunk["error"]
                         return
                 result["ok"] = True
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 result["error"] = str(exc)
 
         t = threading.Thread(target=pull, daemon=True)
@@ -283,7 +270,7 @@ class Applier:
     def _inspect_container(self, name: str) -> dict | None:
         try:
             return self.api.inspect_container(name)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if _not_found(exc):
                 return None
             raise
@@ -295,12 +282,12 @@ class Applier:
         if grace is not None and (info.get("State") or {}).get("Running"):
             try:
                 self.api.stop(cid, timeout=int(grace))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if not _not_found(exc):
                     raise
         try:
             self.api.remove_container(cid, force=True, v=False)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if not _not_found(exc):
                 raise
 
@@ -309,13 +296,11 @@ class Applier:
         name = c["name"]
         try:
             image_id = self.api.inspect_image(c["image"])["Id"]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if _not_found(exc):
                 raise RealizerError(f"container {name!r}: image {c['image']!r} is not present locally "
                                     "(declare it as a docker.Image or docker.RemoteImage)") from exc
             raise
-        if c.get("privileged"):
-            self.out(f"warning    container       {name} runs privileged (as the program asks)")
         h = spec_hash(self.hash_key, c, image_id)
         existing = self._inspect_container(name)
         action = "created"
@@ -328,7 +313,7 @@ class Applier:
                     f"{'stack ' + repr(owner) if owner else 'no realizer stack'}; remove or rename it"
                 )
             running = bool((existing.get("State") or {}).get("Running"))
-            needs_running = c["start"] and c["must_run"]
+            needs_running = c["must_run"]
             if labels.get(S.HASH_LABEL) == h and (running or not needs_running):
                 self.record("unchanged", "container", name)
                 return False
@@ -348,25 +333,23 @@ class Applier:
             first = c["networks"][0]
             networking = self.api.create_networking_config({
                 first["name"]: self.api.create_endpoint_config(
-                    aliases=first["aliases"] or None, ipv4_address=first["ipv4Address"])
+                    aliases=first["aliases"] or None)
             })
         try:
             cid = self.api.create_container(
                 host_config=self.api.create_host_config(**host), networking_config=networking, **create
             )["Id"]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise RealizerError(f"container {c['name']!r}: create failed: {exc}") from exc
         try:
             for n in c["networks"][1:]:
-                self.api.connect_container_to_network(cid, n["name"], aliases=n["aliases"] or None,
-                                                      ipv4_address=n["ipv4Address"])
+                self.api.connect_container_to_network(cid, n["name"], aliases=n["aliases"] or None)
             if c["uploads"]:
                 self._upload(cid, c["uploads"])
-            if c["start"]:
-                self.api.start(cid)
+            self.api.start(cid)
         except RealizerError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise RealizerError(f"container {c['name']!r}: {exc}") from exc
 
     def _path_exists(self, cid: str, path: str) -> bool:
@@ -409,7 +392,7 @@ class Applier:
             if info["Name"] not in declared:
                 try:
                     self.api.remove_network(info["Id"])
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     raise RealizerError(f"network {info['Name']!r} is no longer declared but cannot be removed: "
                                         f"{exc}") from exc
                 self.record("deleted", "network", info["Name"], "no longer declared")
@@ -417,7 +400,8 @@ class Applier:
     def report_orphan_volumes(self, declared: set[str]) -> None:
         for v in self.api.volumes(filters={"label": f"{S.STACK_LABEL}={self.stack}"}).get("Volumes") or []:
             if v["Name"] not in declared:
-                self.record("kept", "volume", v["Name"], "no longer declared; data kept, `down --delete-data` removes it")
+                self.record("kept", "volume", v["Name"],
+                            "no longer declared; data kept, `down --delete-data` removes it")
 
     # -- waiting -----------------------------------------------------------------------------
     def _wait_one(self, name: str, timeout: int) -> str | None:
@@ -450,7 +434,7 @@ class Applier:
                 lines.append(f"    health check exit {entry.get('ExitCode')}: {out}")
             try:
                 logs = self.api.logs(name, tail=30).decode("utf-8", "replace").rstrip()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 logs = f"(cannot read logs: {exc})"
             lines.append("    --- last 30 log lines ---")
             lines.extend("    " + ln for ln in logs.splitlines())

@@ -45,7 +45,7 @@ def random_string(inputs: dict, what: str) -> str:
     rng = secrets.SystemRandom()
     chars: list[str] = []
     pool = ""
-    for name, enabled, alphabet, minimum in classes:
+    for _name, enabled, alphabet, minimum in classes:
         if not enabled:
             continue  # like the provider: a disabled class ignores its minimum
         pool += alphabet
@@ -79,7 +79,7 @@ def _ssh_fingerprints(openssh_pub: str) -> tuple[str, str]:
     if not openssh_pub:
         return "", ""
     blob = base64.b64decode(openssh_pub.split()[1])
-    md5 = hashlib.md5(blob).hexdigest()  # noqa: S324 - fingerprint format, not security
+    md5 = hashlib.md5(blob).hexdigest()
     md5_fp = ":".join(md5[i : i + 2] for i in range(0, len(md5), 2))
     sha = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
     return md5_fp, f"SHA256:{sha}"

@@ -9,8 +9,8 @@ the URN being registered (``Mocks.new_resource`` is not given it).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 from pulumi.runtime import mocks as pmocks
@@ -47,7 +47,7 @@ class RecordingMonitor(pmocks.MockMonitor):
         super().__init__(mocks)
         self.edges: dict[str, Edges] = {}
 
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
         self.edges[urn] = Edges(urn, request.parent, list(request.dependencies))
         _local.urn = urn
@@ -56,7 +56,7 @@ class RecordingMonitor(pmocks.MockMonitor):
         finally:
             _local.urn = None
 
-    def ReadResource(self, request):  # noqa: N802
+    def ReadResource(self, request):
         return self.mocks.read_resource(request)
 
 

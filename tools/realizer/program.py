@@ -7,8 +7,9 @@ import json
 import os
 import runpy
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 from pulumi.runtime import settings as psettings
@@ -80,7 +81,8 @@ class RealizerMocks(RecordingMocks):
 
     def read_resource(self, request):
         self.fail(
-            f"{request.type} {request.name!r}: reading an existing resource (.get / import) is not supported by the realizer"
+            f"{request.type} {request.name!r}: reading an existing resource (.get / import) "
+            "is not supported by the realizer"
         )
 
     def respond(self, rec: Registered):
@@ -202,7 +204,7 @@ def evaluate(project: Project, stack: str, cfg: StackConfig, state: State,
             _sync_await(pstack.run_pulumi_func(lambda: runpy.run_path(project.main, run_name="__main__")))
             for name, value in dict(getattr(root, "outputs", {}) or {}).items():
                 ev.outputs[name] = _resolve_output(value)
-        except Exception as exc:  # noqa: BLE001 - reported below with the mock's own message first
+        except Exception as exc:
             if mocks.errors:
                 raise RealizerError(mocks.errors[0]) from exc
             if isinstance(exc, RealizerError):

@@ -55,7 +55,7 @@ class State:
 
     # -- loading -----------------------------------------------------------------------------
     @classmethod
-    def load(cls, state_dir: str, stack: str, need_secrets: bool = True) -> "State":
+    def load(cls, state_dir: str, stack: str, need_secrets: bool = True) -> State:
         path = state_path(state_dir, stack)
         passphrase = os.environ.get(PASSPHRASE_ENV)
         if not os.path.exists(path):

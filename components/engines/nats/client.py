@@ -75,7 +75,7 @@ class ProtocolParser:
             try:
                 return ("INFO", json.loads(rest))
             except ValueError:
-                raise NatsError("protocol error: INFO is not JSON")
+                raise NatsError("protocol error: INFO is not JSON") from None
         if op in ("PING", "PONG", "+OK"):
             return (op,)
         if op == "-ERR":
@@ -215,7 +215,7 @@ class NatsClient:
         try:
             self.sock.sendall(data)
         except OSError as exc:
-            raise NatsError("connection to NATS lost while sending: %s" % exc)
+            raise NatsError("connection to NATS lost while sending: %s" % exc) from exc
 
     def _read_frame(self, deadline, waiting_for):
         """The next frame; answers the server's PINGs and turns -ERR into a NatsError."""
@@ -226,10 +226,10 @@ class NatsClient:
             self.sock.settimeout(left)
             try:
                 data = self.sock.recv(1 << 20)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError as exc:
-                raise NatsError("connection to NATS lost: %s" % exc)
+                raise NatsError("connection to NATS lost: %s" % exc) from exc
             if not data:
                 raise NatsError("NATS server closed the connection while waiting for %s" % waiting_for)
             self.frames.extend(self.parser.feed(data))
@@ -325,4 +325,4 @@ class NatsClient:
         try:
             return json.loads(data.decode("utf-8"))
         except ValueError:
-            raise NatsError("%s returned a reply that is not JSON: %r" % (subject, data[:200]))
+            raise NatsError("%s returned a reply that is not JSON: %r" % (subject, data[:200])) from None

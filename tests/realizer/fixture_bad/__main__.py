@@ -19,7 +19,6 @@ elif mode == "unhealthy":  # never becomes healthy: `up` must fail naming it, qu
     base = docker.RemoteImage("base", name="debian:trixie-slim", keep_locally=True)
     docker.Container(
         "sick", name="rtest-bad-sick", image=base.image_id, command=["sh", "-c", "echo sick-log-line; sleep 60"],
-        init=True,
         healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "false"], interval="500ms", retries=1),
         wait=True, wait_timeout=20,
     )

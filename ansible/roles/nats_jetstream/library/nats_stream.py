@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Ansible module: a JetStream stream through the JetStream API, over the NATS text protocol.
 
 Python 3 standard library only (natscli is not packaged in Debian): the NATS client is the
@@ -98,15 +97,23 @@ cluster:
   returned: when the stream exists or was created
 """
 
-import json
-import re
-import time
+# Imports after DOCUMENTATION/EXAMPLES/RETURN, as Ansible modules have them.
+import json  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
 # The project's one NATS client (components/engines/nats/client.py; this role's module_utils
 # holds a symlink to it). Names re-exported here are part of what the unit tests exercise.
-from ansible.module_utils.novaops_nats import (  # noqa: F401 - ProtocolParser, parse_headers, pub_frame
-    NatsClient, NatsError, ProtocolParser, TransientError, parse_headers, pub_frame)
+from ansible.module_utils.novaops_nats import (  # noqa: E402, F401 - ProtocolParser, parse_headers, pub_frame
+    NatsClient,
+    NatsError,
+    ProtocolParser,
+    TransientError,
+    parse_headers,
+    pub_frame,
+)
 
 ERR_STREAM_NOT_FOUND = 10059
 # JetStream API errors worth waiting out while a cluster forms.
@@ -221,7 +228,7 @@ def normalise_config(name, config):
             try:
                 wanted[key] = int(wanted[key])
             except (TypeError, ValueError):
-                raise NatsError("config.%s must be an integer, got %r" % (key, wanted[key]))
+                raise NatsError("config.%s must be an integer, got %r" % (key, wanted[key])) from None
     if isinstance(wanted.get("subjects"), str):
         wanted["subjects"] = [wanted["subjects"]]
     return wanted
@@ -301,7 +308,7 @@ def run(params, check_mode, connect=connect, clock=time.monotonic, sleep=time.sl
             with open(params["server_config"], encoding="utf-8") as handle:
                 conf_user, password = credentials_from_config(handle.read())
         except OSError as exc:
-            raise NatsError("cannot read server_config %s: %s" % (params["server_config"], exc.strerror))
+            raise NatsError("cannot read server_config %s: %s" % (params["server_config"], exc.strerror)) from exc
         user = user if user is not None else conf_user
     deadline = clock() + max(0.0, params.get("wait") or 0.0)
     while True:
