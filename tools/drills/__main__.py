@@ -20,6 +20,7 @@ from dataclasses import asdict
 
 from tools.drills.drills import catalog, topology_tiers
 from tools.drills.runner import Ctx, DrillError, Result, log, write_results
+from tools.realizer.errors import RealizerError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         drills = [d for d in drills if d.ci]
     try:
         ctx = Ctx(args.stack, args.sessions)
-    except (DrillError, ValueError) as exc:
+    except (DrillError, RealizerError, ValueError) as exc:   # RealizerError: no stack state (not up)
         print(f"drills: error: {exc}", file=sys.stderr)
         return 2
 
