@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of the engine images (images/*) with configs rendered by
-# components/engine_configs.py. Not part of CI (needs a Docker engine, takes minutes).
+# components/engines/<engine>/config.py. Not part of CI (needs a Docker engine, takes minutes).
 #
 # Builds novaops/<name>:imgtest, then on a private network `imgtest-smoke`:
 #   etcd x3 -> Patroni/Postgres x3 (vector, age, timescaledb) -> valkey+sentinel x3
@@ -59,10 +59,13 @@ wait_for() {
 }
 
 # ------------------------------------------------------------------ build
+# The image's build context as the project builds it: its directory, or a copy with the files it
+# shares with the repository (symlinks, e.g. novaops_nats.py) in place (components/images.py).
+context() { "$PY" -c 'import sys; from components.images import build_context; print(build_context(sys.argv[1]))' "$1"; }
 build() {
     local name=$1 base=$2 s e
     s=$(date +%s)
-    if "$D" build -q -t "novaops/$name:$TAG" --build-arg "BASE_IMAGE=$base" "$ROOT/images/$name" >"$WORK/build-$name.log" 2>&1; then
+    if "$D" build -q -t "novaops/$name:$TAG" --build-arg "BASE_IMAGE=$base" "$ROOT/$(context "$name")" >"$WORK/build-$name.log" 2>&1; then
         e=$(date +%s); ok "build novaops/$name:$TAG ($((e - s))s)"
     else
         cat "$WORK/build-$name.log"; fail "build novaops/$name:$TAG"; exit 1
@@ -72,7 +75,7 @@ build() {
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     log "build"
     s=$(date +%s)
-    "$D" build -q -t "novaops/base:$TAG" "$ROOT/images/base" >"$WORK/build-base.log" 2>&1 \
+    "$D" build -q -t "novaops/base:$TAG" "$ROOT/$(context base)" >"$WORK/build-base.log" 2>&1 \
         || { cat "$WORK/build-base.log"; exit 1; }
     ok "build novaops/base:$TAG ($(($(date +%s) - s))s)"
     for n in postgres valkey nats etcd prometheus alertmanager exporters host; do build "$n" "novaops/base:$TAG"; done
@@ -80,12 +83,15 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 
 # ------------------------------------------------------------------ render configs
-log "render configs with components/engine_configs.py"
+log "render configs with components/engines/<engine>/config.py"
 "$D" network create "$NET" >/dev/null
 "$PY" - "$WORK" "$PREFIX" <<'PYEOF'
 import json, os, sys
 sys.path.insert(0, os.getcwd())
-from components import engine_configs as ec
+from components.engines.etcd import config as etcd_config
+from components.engines.nats import config as nats_config
+from components.engines.patroni import config as patroni_config
+from components.engines.valkey import config as valkey_config
 
 work, p = sys.argv[1], sys.argv[2]
 secret = {"su": "Su-per_secret.1", "rep": "Rep-secret_2", "rw": "Rew-ind.3", "vk": "Valkey-pass_4.x", "nats": "Nats_pass-5.y"}
@@ -100,31 +106,31 @@ def put(container, name, text, secret_file=False):
 
 etcd = [f"{p}-etcd-{i}" for i in (1, 2, 3)]
 for m in etcd:
-    put(m, "etcd.yml", ec.etcd_yml(member=m, members=etcd, client_port=2379, peer_port=2380, cluster_token=f"{p}-etcd"))
+    put(m, "etcd.yml", etcd_config.etcd_yml(member=m, members=etcd, client_port=2379, peer_port=2380, cluster_token=f"{p}-etcd"))
 
 pg = [f"{p}-pg-{i}" for i in (1, 2, 3)]
 for m in pg:
-    put(m, "patroni.yml", ec.patroni_yml(
+    put(m, "patroni.yml", patroni_config.patroni_yml(
         scope=f"{p}-pg", namespace="/novaops/", member=m, etcd_hosts=[f"{e}:2379" for e in etcd],
         postgres_port=5432, api_port=8008, superuser_password=secret["su"], replication_password=secret["rep"],
         rewind_password=secret["rw"], shared_preload_libraries=["age", "timescaledb"]), True)
-    put(m, "bootstrap.sql", ec.bootstrap_sql(database="nova", extensions=["vector", "age", "timescaledb"]))
+    put(m, "bootstrap.sql", patroni_config.bootstrap_sql(database="nova", extensions=["vector", "age", "timescaledb"]))
 
 vk = [f"{p}-vk-{i}" for i in (1, 2, 3)]
 for m in vk:
-    put(m, "valkey.conf", ec.valkey_conf(member=m, port=6379, password=secret["vk"],
+    put(m, "valkey.conf", valkey_config.valkey_conf(member=m, port=6379, password=secret["vk"],
                                          primary=None if m == vk[0] else vk[0]), True)
-    put(m, "sentinel.conf", ec.sentinel_conf(member=m, master_name=f"{p}-cache", primary=vk[0], valkey_port=6379,
+    put(m, "sentinel.conf", valkey_config.sentinel_conf(member=m, master_name=f"{p}-cache", primary=vk[0], valkey_port=6379,
                                              sentinel_port=26379, quorum=2, password=secret["vk"]), True)
     put(m, "valkey-password", secret["vk"], True)
 
 nats = [f"{p}-nats-{i}" for i in (1, 2, 3)]
 for m in nats:
-    put(m, "nats.conf", ec.nats_conf(member=m, members=nats, cluster_name=f"{p}-events", client_port=4222,
+    put(m, "nats.conf", nats_config.nats_conf(member=m, members=nats, cluster_name=f"{p}-events", client_port=4222,
                                      cluster_port=6222, monitor_port=8222, user="nova", password=secret["nats"]), True)
 
 put(f"{p}-exporter", "valkey-passwords.json",
-    ec.valkey_exporter_passwords(targets={f"redis://{m}:6379": secret["vk"] for m in vk}), True)
+    valkey_config.valkey_exporter_passwords(targets={f"redis://{m}:6379": secret["vk"] for m in vk}), True)
 put(f"{p}-prometheus", "prometheus.yml", json.dumps({
     "global": {"scrape_interval": "5s"},
     "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"{p}-alertmanager:9093"]}]}]},
@@ -340,6 +346,16 @@ if want backup; then
     ssh -i "$WORK/id-$PREFIX-backup" -p "$bport" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
         -o ConnectTimeout=5 -o LogLevel=ERROR pgbackrest@127.0.0.1 'id -un; pgbackrest version; touch /var/lib/pgbackrest/.w && rm /var/lib/pgbackrest/.w && echo repo writable' \
         && ok "backup: ssh as pgbackrest (authorized_keys.pgbackrest), repo writable" || fail "backup: ssh as pgbackrest"
+    if want nats; then   # the project's NATS client (novaops_nats.py) in the image, against the real cluster
+        dx "$PREFIX-backup" sh -c "umask 077; printf %s '$(secret nats)' > /tmp/nats-pw"
+        snap() { dx "$PREFIX-backup" nats-js-snapshot --server "$PREFIX-nats-1:4222" --user nova --password-file /tmp/nats-pw "$@"; }
+        create() { snap request '$JS.API.STREAM.CREATE.SMOKE' '{"name":"SMOKE","subjects":["smoke.>"],"num_replicas":3}' \
+            >/dev/null; snap list | grep -qx SMOKE; }
+        wait_for "nats-js-snapshot: an R3 stream created through the JetStream API" 60 3 create
+        snap publish smoke.one hello >/dev/null && snap snapshot SMOKE /tmp/smoke.snap \
+            && [ "$(snap dump SMOKE | cut -f2-)" = "$(printf 'smoke.one\thello')" ] \
+            && ok "nats-js-snapshot: publish, snapshot, dump (backup image)" || fail "nats-js-snapshot in the backup image"
+    fi
 fi
 
 log "result"
