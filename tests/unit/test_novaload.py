@@ -183,3 +183,20 @@ def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_a_
         clients(endpoints, [skipped[0]], pool_size=2, op_timeout=1.0, extensions=extensions)
     with pytest.raises(ValueError, match="'nope': not a tier of the stack"):
         clients(endpoints, ["nope"], pool_size=2, op_timeout=1.0, extensions=extensions)
+
+
+def test_the_cli_names_a_tier_it_cannot_write_to(monkeypatch, capsys, tmp_path: Path):
+    from tools.novaload import __main__ as cli
+    outputs = json.loads(json.dumps(OUTPUTS))
+    outputs["tiers"]["coordination"] = {"engine": "etcd", "members": {"coordination-1": {"container": "c"}}}
+    monkeypatch.setattr(ep, "load_stack_outputs", lambda stack: outputs)
+    monkeypatch.setattr(cli, "catalog_extensions", lambda stack: {})
+    ledger = str(tmp_path / "l.jsonl")
+    assert cli.main(["run", "--stack", "t", "--ledger", ledger, "--tiers", "coordination"]) == 2
+    assert "'coordination': its engine etcd has no workload client" in capsys.readouterr().err
+    assert cli.main(["run", "--stack", "t", "--ledger", ledger, "--tiers", "nope"]) == 2
+    assert "tiers it writes to: working, episodic, streams" in capsys.readouterr().err
+    monkeypatch.setattr(ep, "load_stack_outputs", lambda stack: dict(outputs, tiers={"coordination": outputs["tiers"][
+        "coordination"]}))
+    assert cli.main(["run", "--stack", "t", "--ledger", ledger]) == 2   # not a minute-long run of nothing
+    assert "no tier to write to" in capsys.readouterr().err

@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                                 think=args.think, op_timeout=args.op_timeout, pool_size=args.pool_size)
         made = clients(endpoints, wanted, getattr(args, "pool_size", 2), args.op_timeout,
                        catalog_extensions(args.stack))
+        if not made:
+            raise ValueError("no tier to write to (no tier of the stack has a workload client)")
         if args.command == "verify" and not args.ledger.is_file():
             raise ValueError(f"--ledger: {args.ledger} does not exist")
     except (ValueError, ep.EndpointError) as exc:
