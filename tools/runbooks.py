@@ -121,7 +121,7 @@ def names_table(topology) -> list[str]:
 def drill_rows(topology, uses: Uses, drills, rules: dict[str, dict]) -> list[Row]:
     rows: list[Row] = []
     for d in drills:
-        tier = next((t for t in topology.tiers if d.name.endswith("-" + t)), "backup host")
+        tier = d.tiers[0] if len(d.tiers) == 1 else "backup host"   # backup-host-lost: every archiving tier
         runbook = ROOT / "runbooks" / d.runbook
         summary = runbook.read_text().split("## ", 1)[0] if runbook.exists() else ""
         alert = d.alert or next((a for a in rules if f"`{a}`" in summary), "-")
