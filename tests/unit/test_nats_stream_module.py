@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import sys
 from pathlib import Path
 
@@ -138,7 +137,7 @@ class FakeJetStream:
 
     def recv(self, _n):
         if not self.out:
-            raise socket.timeout()
+            raise TimeoutError()
         data, self.out = self.out[:self.chunk], self.out[self.chunk:]
         return data
 
