@@ -11,6 +11,11 @@ from components.engines.render import dq
 VALKEY_DATA_DIR = "/data"
 
 
+def master_name(stack: str, tier: str) -> str:
+    """The name Sentinel monitors a tier's primary under (sentinel.conf, clients, drills)."""
+    return f"{stack}-{tier}"
+
+
 def valkey_conf(*, member: str, port: int, password: str, primary: str | None) -> str:
     """valkey.conf; ``primary`` None => this member starts as primary, else as its replica."""
     lines = [

@@ -8,11 +8,6 @@ from components.member_files import MemberFiles, config_path
 from components.model import Service, Tier, Topology
 
 
-def master_name(topology: Topology, tier: Tier) -> str:
-    """The name Sentinel monitors the tier's primary under."""
-    return f"{topology.stack}-{tier.key}"
-
-
 def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mapping[str, str]) -> MemberFiles:
     seed = tier.members[0]   # the first member starts as primary; Sentinel owns the role afterwards
     port = member.port("valkey").container
@@ -24,7 +19,7 @@ def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mappi
                 member=member.container, port=port, password=secrets["password"],
                 primary=None if member is seed else seed.container),
             config_path("sentinel.conf"): config.sentinel_conf(
-                member=member.container, master_name=master_name(topology, tier), primary=seed.container,
+                member=member.container, master_name=config.master_name(topology.stack, tier.key), primary=seed.container,
                 valkey_port=port, sentinel_port=member.port("sentinel").container,
                 quorum=len(tier.members) // 2 + 1, password=secrets["password"]),
             config_path("valkey-password"): secrets["password"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from components.engines.valkey.config import master_name
 from tools.novaload.endpoints import TierOutputs
 
 # runbooks/README.md's dependency map (tools/runbooks.py): how clients reach a tier of this engine.
@@ -24,8 +25,7 @@ class ValkeyTier:
 def endpoint(tier: TierOutputs) -> ValkeyTier:
     members = tier.members()
     return ValkeyTier(
-        # The name Sentinel monitors the master under (components/engines/valkey/files.py master_name).
-        tier.key, f"{tier.stack}-{tier.key}",
+        tier.key, master_name(tier.stack, tier.key),
         [tier.address(n, "sentinel") for n in members],
         tier.secret("password"),
         {m["container"]: tier.address(n, "valkey") for n, m in members.items()})
