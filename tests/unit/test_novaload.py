@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.engines.patroni.workload import workload_of
+from tests.unit.second_tiers import second_tiers_topology
 from tools.novaload import endpoints as ep
 from tools.novaload.load import LoadConfig, read_ledger, run_load, verify
 from tools.novaload.tiers import clients, writable
@@ -150,18 +151,7 @@ def _outputs_of(topology) -> dict:
 
 
 def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_a_workload_client():
-    import copy
-
-    from components.model import build_topology, load_catalog
-    catalog = copy.deepcopy(load_catalog())
-    catalog["tiers"]["cache"] = {"number": 8, "purpose": "second KV", "engine": "valkey", "members": 3,
-                                 "memoryMb": 256, "publish": {"valkey": 16399, "sentinel": 26399}}
-    catalog["tiers"]["ledger"] = {"number": 9, "purpose": "second relational", "engine": "patroni", "members": 2,
-                                  "memoryMb": 512, "dependsOn": ["coordination"],
-                                  "publish": {"postgres": 15472, "patroni": 18048, "node": 19148},
-                                  "router": {"memoryMb": 128, "publish": {"primary": 15478, "replicas": 15479,
-                                                                          "stats": 18448}}}
-    topology = build_topology("dev", {}, catalog=catalog)
+    topology = second_tiers_topology()
     endpoints = ep.from_outputs(_outputs_of(topology))
     extensions = {k: list(t.extensions) for k, t in topology.tiers.items()}
     made = clients(endpoints, writable(endpoints), pool_size=2, op_timeout=1.0, extensions=extensions)
@@ -171,11 +161,14 @@ def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_a_
         assert type(made[new]) is type(made[same_engine]) and made[new].tier == new
     cache, ledger = endpoints.tiers["cache"], endpoints.tiers["ledger"]
     assert cache.master_name == "dev-cache" and len(cache.sentinels) == 3 and cache.password == "cache-password"
-    assert cache.published[topology.tiers["cache"].members[0].container][1] == 16399
-    assert (ledger.primary[1], ledger.replicas[1], ledger.password) == (15478, 15479, "ledger-superuser")
+    first = topology.tiers["cache"].members[0]
+    assert cache.published[first.container][1] == first.port("valkey").host
+    router = topology.tiers["ledger"].router
+    assert (ledger.primary[1], ledger.replicas[1], ledger.password) == (
+        router.port("primary").host, router.port("replicas").host, "ledger-superuser")
     purposes = {k: c.purpose for k, c in made.items() if hasattr(c, "purpose")}
     assert purposes == {"episodic": "relational", "semantic": "vector", "graph": "age", "temporal": "timescaledb",
-                        "ledger": "relational"}
+                        "ledger": "age"}   # the test catalog's ledger loads AGE
     # A tier whose engine has no workload (etcd: Patroni's DCS) is skipped, and named when asked for.
     skipped = [k for k in topology.tiers if k not in made]
     assert skipped and all(k not in endpoints.tiers for k in skipped)

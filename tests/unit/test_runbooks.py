@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.unit.second_tiers import second_tiers_topology
 from tools import runbooks
 from tools.drills.drills import catalog, topology_tiers
 
@@ -66,18 +67,7 @@ def test_readme_lists_every_runbook():
 
 
 def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_their_rows():
-    import copy
-
-    from components.model import build_topology, load_catalog
-    test_catalog = copy.deepcopy(load_catalog())
-    test_catalog["tiers"]["cache"] = {"number": 8, "purpose": "second KV", "engine": "valkey", "members": 3,
-                                 "memoryMb": 256, "publish": {"valkey": 16399, "sentinel": 26399}}
-    test_catalog["tiers"]["ledger"] = {"number": 9, "purpose": "second relational", "engine": "patroni", "members": 2,
-                                  "memoryMb": 512, "dependsOn": ["coordination"],
-                                  "publish": {"postgres": 15472, "patroni": 18048, "node": 19148},
-                                  "router": {"memoryMb": 128, "publish": {"primary": 15478, "replicas": 15479,
-                                                                          "stats": 18448}}}
-    topology = build_topology("dev", {}, catalog=test_catalog)
+    topology = second_tiers_topology()
     text = runbooks.generated(topology=topology)
     table = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("| ")]
     failures = [r for r in table if len(r) == 7 and r[1] in topology.tiers]
