@@ -42,7 +42,7 @@ def test_check_passes(host):
 def test_repository_is_private(host):
     assert host.file("/srv/backup/restic").user == "backup"
     assert host.file("/srv/backup/restic").mode == 0o700
-    for name in ("restic-password", "valkey-password", "nats-password"):
+    for name in ("restic-password", "working-password", "streams-password"):
         f = host.file(f"/etc/novaops-restic/{name}")
         assert f.user == "backup" and f.mode == 0o600
 
@@ -59,8 +59,8 @@ def test_metrics(host):
 
 
 def test_no_password_on_command_lines(host):
-    script = host.file("/usr/local/lib/novaops-backup/restic-valkey").content_string
-    assert "REDISCLI_AUTH=$(cat /etc/novaops-restic/valkey-password)" in script
+    script = host.file("/usr/local/lib/novaops-backup/restic-working").content_string
+    assert "REDISCLI_AUTH=$(cat /etc/novaops-restic/working-password)" in script
     assert "-a " not in script
 
 
@@ -75,7 +75,7 @@ def test_stream_restores_from_restic(host):
     # The last test: it deletes the stream, then restores it from the restic snapshot
     # ($JS.API.STREAM.RESTORE) and reads every message back.
     nats = ("runuser -u backup -- nats-js-snapshot --server mol-restic-streams-1:4222 --user nova "
-            "--password-file /etc/novaops-restic/nats-password")
+            "--password-file /etc/novaops-restic/streams-password")
     spool = "/tmp/mol-stream-restore"
     host.run(f"rm -rf {spool}")
     restored = _restic(host, f"restore latest --tag streams:EVENTS --target {spool}")
