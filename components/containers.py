@@ -1,8 +1,8 @@
 """The one place a catalog service becomes a docker container (and its data volume)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pulumi
 import pulumi_docker as docker

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.engines import part
 from components.containers import ServiceContainerArgs, service_container
+from components.engines import part
 from components.model import Division, Service, Topology
 
 

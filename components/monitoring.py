@@ -1,8 +1,8 @@
 """Prometheus, Alertmanager, the exporters, the prober and Grafana, configured from the topology."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import pulumi
 

@@ -10,7 +10,7 @@ import pulumi_tls as tls
 
 from components.hosts import BackupHost, DivisionHost, HostArgs
 from components.images import ImageSet, ImageSetArgs
-from components.model import PROJECT, StackConfigError, Topology, build_topology
+from components.model import PROJECT, Topology, build_topology
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.tiers import DatabaseTier, DatabaseTierArgs
 

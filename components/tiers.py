@@ -1,8 +1,8 @@
 """A database tier: its secrets, members, volumes — one class for all seven tiers."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pulumi
 

@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         outputs = stack_outputs(args.stack)
-    except Exception as exc:  # noqa: BLE001 - the realizer or pulumi names the cause
+    except Exception as exc:
         print(f"status: no outputs for stack {args.stack!r}: {exc}", file=sys.stderr)
         return 2
     started = time.monotonic()

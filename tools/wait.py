@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class NotReached(RuntimeError):
@@ -19,7 +20,7 @@ def wait_for(check: Callable[[], Any], timeout: float, interval: float = 1.0, wh
             value = check()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - the last one is reported
+        except Exception as exc:
             last = exc
         time.sleep(interval)
     raise error(f"{what}: not reached within {timeout:.0f}s" + (f" (last error: {last!r})" if last else ""))

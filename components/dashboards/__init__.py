@@ -8,8 +8,13 @@ at every `up`, so they always match the deployed topology; nothing generated is 
 from __future__ import annotations
 
 from components.dashboards.catalog_dashboards import dashboards
-from components.dashboards.provisioning import (DASHBOARDS_DIR, dashboard_files, dashboard_provisioning,
-                                                datasource_provisioning, render_dashboards)
+from components.dashboards.provisioning import (
+                                                DASHBOARDS_DIR,
+                                                dashboard_files,
+                                                dashboard_provisioning,
+                                                datasource_provisioning,
+                                                render_dashboards,
+)
 from components.dashboards.spec import DATASOURCE_UID
 
 __all__ = ["DASHBOARDS_DIR", "DATASOURCE_UID", "dashboard_files", "dashboard_provisioning", "dashboards",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as gd
 from grafana_foundation_sdk.builders import prometheus as gprom
@@ -62,7 +62,7 @@ class Text:
 @dataclass(frozen=True)
 class Row:
     title: str
-    panels: tuple[Union[Panel, Text], ...]
+    panels: tuple[Panel | Text, ...]
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{label} failed (exit {run.returncode})")
         rows.append((label, run))
         print(f"{label}: {run.seconds:.1f}s, changed={run.changed}", flush=True)
-    print(f"\n| run | wall s | changed | task results | hosts |\n|---|---|---|---|---|")
+    print("\n| run | wall s | changed | task results | hosts |\n|---|---|---|---|---|")
     for label, run in rows:
         print(f"| {label} | {run.seconds:.1f} | {run.changed} | {run.tasks_run} | {len(run.recap)} |")
     rerun = rows[1][1].seconds

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import valkey
 
-from tests.e2e.conftest import ROOT, eventually, patroni_tiers
+from tests.e2e.conftest import eventually, patroni_tiers
 from tools.http_json import http_json as shared_http_json
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from tests.e2e.conftest import needs_converge, ROOT, patroni_tiers
+from tests.e2e.conftest import ROOT, needs_converge, patroni_tiers
 from tools.ansible_run import inventory_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]

@@ -25,7 +25,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import needs_converge, STACK
+from tests.e2e.conftest import STACK, needs_converge
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
 

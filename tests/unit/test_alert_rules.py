@@ -21,7 +21,7 @@ TEST_FILES = sorted((ALERTS_ROLE / "files" / "tests").glob("*.yml"))
 SEVERITIES = {"page", "ticket", "info"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(path: Path):
     return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 

@@ -124,8 +124,9 @@ def test_prod_places_tiers_on_ssh_docker_hosts():
         ips = {p["ip"] for c in mocks.containers() for p in c.inputs.get("ports", [])}
         assert ips == {"10.40.0.11", "10.40.0.12", "10.40.0.13"}
         # temporal (db-b) reaches etcd (db-a) through db-a's published client port
-        from tests.unit.pulumi_harness import uploads
         import yaml
+
+        from tests.unit.pulumi_harness import uploads
         conf = yaml.safe_load(uploads(by_name["novaops-prod-temporal-1"])["/etc/novaops/patroni.yml"][0]["content"])
         assert sorted(conf["etcd3"]["hosts"]) == ["10.40.0.11:12379", "10.40.0.11:12380", "10.40.0.11:12381"]
         assert by_name["novaops-prod-episodic-1"].inputs["memory"] == 4096

@@ -10,12 +10,12 @@ import json
 import pulumi
 import yaml
 
+from components.engines.monitoring.files import scrape_targets
 from components.images import image_tag
 from components.inventory import inventory_hosts, render_inventory
-from components.engines.monitoring.files import scrape_targets
 from components.model import build_topology
-from tests.unit.pulumi_harness import FAKE_PUBLIC_KEY, reveal, run_program, uploads
 from components.stack_files import load_stack_file
+from tests.unit.pulumi_harness import FAKE_PUBLIC_KEY, reveal, run_program, uploads
 
 CONTAINER = "docker:index/container:Container"
 DB_PORTS = {5432, 6379, 26379, 4222, 6222, 2379, 2380, 8008}
@@ -28,7 +28,7 @@ def check(fn):
 
 
 def labels(c) -> dict:
-    return {l["label"]: l["value"] for l in c.inputs.get("labels", [])}
+    return {lbl["label"]: lbl["value"] for lbl in c.inputs.get("labels", [])}
 
 
 @pulumi.runtime.test

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from components.model import build_topology
 from components.stack_files import load_stack_file
 from tools import topology_diagram as diagram

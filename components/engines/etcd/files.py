@@ -1,7 +1,7 @@
 """What an etcd member runs and receives."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from components.engines.etcd import config
 from components.member_files import MemberFiles, config_path

@@ -6,7 +6,7 @@ Probe declarations: nothing here knows an engine.
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 import yaml
 
@@ -160,7 +160,7 @@ def _prober(topology: Topology, prober: Service, secrets: Mapping[str, str]) -> 
 def _grafana(topology: Topology, grafana: Service, secrets: Mapping[str, str]) -> MemberFiles:
     """Admin password, the Prometheus datasource, and the dashboards generated from the topology
     (components/dashboards) with the provider that loads them."""
-    from components import dashboards   # imported here: the dashboards read this module's names
+    from components import dashboards  # imported here: the dashboards read this module's names
 
     host, port = topology.endpoint(grafana, topology.monitoring["prometheus"], "web")
     return MemberFiles(

@@ -1,11 +1,12 @@
 """What a NATS JetStream server runs and receives."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from components.engines.nats import config
 from components.member_files import MemberFiles, config_path
 from components.model import Service, Tier, Topology
+
 
 def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mapping[str, str]) -> MemberFiles:
     return MemberFiles(

@@ -1,7 +1,7 @@
 """What a Patroni member, its tier's HAProxy router and the postgres exporter run and receive."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import yaml
 

@@ -1,7 +1,7 @@
 """What a Valkey member (with its Sentinel) and the valkey exporter run and receive."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from components.engines.valkey import config
 from components.member_files import MemberFiles, config_path

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
-from components.engines.etcd.config import etcd_yml  # noqa: E402
+from components.engines.etcd.config import etcd_yml
 
 members = sys.argv[1:]
 print(json.dumps({

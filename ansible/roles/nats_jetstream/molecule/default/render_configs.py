@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
-from components.engines.nats.config import nats_conf  # noqa: E402
+from components.engines.nats.config import nats_conf
 
 members = sys.argv[1:]
 password = secrets.token_urlsafe(24)

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
-from components.engines.etcd import config as etcd_config  # noqa: E402
-from components.engines.patroni import config as pg_config  # noqa: E402
+from components.engines.etcd import config as etcd_config
+from components.engines.patroni import config as pg_config
 
 ETCD = "mol-pgbr-etcd"
 MEMBERS = ["mol-pgbr-episodic-1"]

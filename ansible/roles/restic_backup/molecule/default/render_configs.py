@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
-from components.engines.etcd import config as etcd_config  # noqa: E402
-from components.engines.nats import config as nats_config  # noqa: E402
-from components.engines.valkey import config as valkey_config  # noqa: E402
+from components.engines.etcd import config as etcd_config
+from components.engines.nats import config as nats_config
+from components.engines.valkey import config as valkey_config
 
 VALKEY = ["mol-restic-working-1", "mol-restic-working-2"]
 ETCD = "mol-restic-coordination-1"

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
-from components.engines.valkey.config import sentinel_conf, valkey_conf  # noqa: E402
+from components.engines.valkey.config import sentinel_conf, valkey_conf
 
 master_name, members = sys.argv[1], sys.argv[2:]
 password = secrets.token_urlsafe(24)
