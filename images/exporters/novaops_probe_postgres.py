@@ -1,1 +1,0 @@
-../../components/engines/patroni/probe.py

@@ -1,1 +1,0 @@
-../../components/engines/valkey/probe.py
