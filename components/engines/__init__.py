@@ -28,6 +28,8 @@ INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
         "workload": ("endpoint", "client", "REACHED_THROUGH"),  # novaload's endpoint + client; runbooks' map
         "drills": ("drills", "archiving"),     # its tiers' drills; the tiers archiving to the backup host
         "failures": ("FAILURE_MODES",),         # runbooks' failure-mode table rows
+        # novaops-prober's probe of its Probe.protocol, plus NEEDS (may be empty); see engines/probing.py
+        "probe": ("PROTOCOL", "probe"),
     },
     "router": {"files": ("router_files",), "status": ("read_router",)},
     "division": {"files": ("host_files",)},

@@ -18,7 +18,8 @@ ENGINES_DIR = ROOT / "components" / "engines"
 GENERIC = sorted(
     p for p in [*ROOT.joinpath("components").rglob("*.py"), *ROOT.joinpath("tools").rglob("*.py")]
     if not (p.is_relative_to(ENGINES_DIR) and p.parent != ENGINES_DIR)
-)
+) + [ROOT / "images" / "exporters" / "novaops-prober"]
+PROBER_DIR = ROOT / "images" / "exporters"
 
 
 def _kind_part_pairs() -> list[tuple[str, str]]:
@@ -97,3 +98,15 @@ def test_the_literal_check_sees_an_engine_name():
 def test_generic_code_names_no_engine(path):
     found = engine_literals(path.read_text(encoding="utf-8"), engine_words())
     assert not found, f"{path.relative_to(ROOT)} names engines: {found}"
+
+
+@pytest.mark.parametrize("kind", sorted(k.name for k in engines.kinds_of_role("database").values() if k.probe))
+def test_every_probed_kind_has_a_probe_module_beside_the_prober(kind):
+    """The kind's probe part speaks its Probe.protocol, and the exporters image ships it under that name."""
+    module = engines.part(kind, "probe")
+    protocol = engines.kinds()[kind].probe.protocol
+    assert module.PROTOCOL == protocol, f"{module.__name__}.PROTOCOL is {module.PROTOCOL!r}, the kind says {protocol!r}"
+    assert isinstance(module.NEEDS, tuple) and all(isinstance(k, str) for k in module.NEEDS)
+    shipped = PROBER_DIR / f"novaops_probe_{protocol}.py"
+    assert shipped.is_symlink() and shipped.resolve() == Path(module.__file__).resolve(), \
+        f"{shipped.relative_to(ROOT)} must be a symlink to {Path(module.__file__).relative_to(ROOT)}"

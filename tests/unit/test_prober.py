@@ -18,15 +18,21 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from components.engines import probing
+from components.engines.etcd import probe as etcd_probe
 from components.engines.nats import client as nats_client
+from components.engines.nats import probe as nats_probe
+from components.engines.patroni import probe as postgres_probe
+from components.engines.valkey import probe as valkey_probe
 
 SCRIPT = Path(__file__).resolve().parents[2] / "images" / "exporters" / "novaops-prober"
 
 
 def _load():
-    # The image has the NATS client next to the script (novaops_nats.py); run as a script here, the
-    # symlink images/exporters/novaops_nats.py stands in for it.
+    # The image has the NATS client and the shared probe module next to the script (novaops_nats.py,
+    # novaops_probe.py); run as a script here, the symlinks in images/exporters stand in for them.
     sys.modules.setdefault("novaops_nats", nats_client)
+    sys.modules.setdefault("novaops_probe", probing)
     loader = importlib.machinery.SourceFileLoader("novaops_prober", str(SCRIPT))
     spec = importlib.util.spec_from_loader("novaops_prober", loader)
     module = importlib.util.module_from_spec(spec)
@@ -149,28 +155,28 @@ def etcd_server():
 
 def test_valkey_probe_authenticates_then_pings(tcp_server):
     port = tcp_server(fake_valkey("s3cret"))
-    prober.probe_valkey(target("valkey", port, password="s3cret"), 2)
+    valkey_probe.probe(target("valkey", port, password="s3cret"), 2)
     with pytest.raises(prober.ProbeFailed, match="AUTH answered -WRONGPASS"):
-        prober.probe_valkey(target("valkey", port, password="wrong"), 2)
+        valkey_probe.probe(target("valkey", port, password="wrong"), 2)
 
 
 def test_nats_probe_needs_an_accepted_connect(tcp_server):
     port = tcp_server(fake_nats("nova", "pw"))
-    prober.probe_nats(target("nats", port, user="nova", password="pw"), 2)
+    nats_probe.probe(target("nats", port, user="nova", password="pw"), 2)
     with pytest.raises(prober.ProbeFailed, match="Authorization Violation"):
-        prober.probe_nats(target("nats", port, user="nova", password="bad"), 2)
+        nats_probe.probe(target("nats", port, user="nova", password="bad"), 2)
     # async INFO and a server PING before the PONG are part of the protocol
     async_port = tcp_server(fake_nats("nova", "pw", async_info=True))
-    prober.probe_nats(target("nats", async_port, user="nova", password="pw"), 2)
+    nats_probe.probe(target("nats", async_port, user="nova", password="pw"), 2)
 
 
 def test_etcd_probe_is_a_range_read(etcd_server):
     port, seen = etcd_server(200, {"header": {"cluster_id": "1", "revision": "7"}, "count": "0"})
-    prober.probe_etcd(target("etcd", port), 2)
-    assert seen == [("/v3/kv/range", {"key": prober.ETCD_PROBE_KEY, "count_only": True})]
+    etcd_probe.probe(target("etcd", port), 2)
+    assert seen == [("/v3/kv/range", {"key": etcd_probe.PROBE_KEY, "count_only": True})]
     port, _ = etcd_server(503, {"error": "etcdserver: no leader"})
     with pytest.raises(prober.ProbeFailed, match="HTTP 503.*no leader"):
-        prober.probe_etcd(target("etcd", port), 2)
+        etcd_probe.probe(target("etcd", port), 2)
 
 
 def test_postgres_probe_logs_in_and_selects_one(monkeypatch):
@@ -189,7 +195,7 @@ def test_postgres_probe_logs_in_and_selects_one(monkeypatch):
             return type("Cur", (), {"fetchone": lambda self: (1,)})()
 
     monkeypatch.setattr(psycopg, "connect", lambda **kw: calls.setdefault("kw", kw) and Conn())
-    prober.probe_postgres(target("postgres", 5432, user="monitor", password="pw", database="postgres"), 1.5)
+    postgres_probe.probe(target("postgres", 5432, user="monitor", password="pw", database="postgres"), 1.5)
     kw = calls["kw"]
     assert calls["sql"] == "select 1"
     assert (kw["user"], kw["password"], kw["dbname"], kw["port"]) == ("monitor", "pw", "postgres", 5432)

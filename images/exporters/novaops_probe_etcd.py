@@ -1,0 +1,1 @@
+../../components/engines/etcd/probe.py

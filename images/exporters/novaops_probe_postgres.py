@@ -1,0 +1,1 @@
+../../components/engines/patroni/probe.py
