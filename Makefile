@@ -15,8 +15,8 @@ provision: setup      ## only the Pulumi program (pulumi up, or the local realiz
 configure:            ## ansible-playbook site.yml against the stack's inventory
 	cd ansible && PATH=$(CURDIR)/.venv/bin:$$PATH ansible-playbook -i ../inventories/$(STACK)/hosts.yml site.yml
 
-lint:                 ## ruff over the Python, ansible-lint (production profile) and yamllint over ansible/
-	$(CURDIR)/.venv/bin/ruff check . && cd ansible && PATH=$(CURDIR)/.venv/bin:$$PATH ansible-lint && PATH=$(CURDIR)/.venv/bin:$$PATH yamllint -c .yamllint .
+lint:                 ## ruff (check, format --check) over the Python, ansible-lint (production profile) and yamllint over ansible/
+	$(CURDIR)/.venv/bin/ruff check . && $(CURDIR)/.venv/bin/ruff format --check . && cd ansible && PATH=$(CURDIR)/.venv/bin:$$PATH ansible-lint && PATH=$(CURDIR)/.venv/bin:$$PATH yamllint -c .yamllint .
 
 down: setup           ## remove containers and networks, keep data volumes
 	$(PY) -m tools.stackctl down --stack $(STACK)

@@ -1,4 +1,5 @@
 """The one place a catalog service becomes a docker container (and its data volume)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from components.member_files import MemberFiles
 from components.model import PROJECT, Service, Topology
 
 HEALTH_INTERVAL = "10s"
-HEALTH_START_PERIOD = "180s"   # Patroni replicas take a base backup before they answer
+HEALTH_START_PERIOD = "180s"  # Patroni replicas take a base backup before they answer
 WAIT_TIMEOUT_S = 300
 
 
@@ -42,8 +43,9 @@ class ServiceContainerArgs:
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
-def service_container(args: ServiceContainerArgs, parent: pulumi.Resource,
-                      provider: pulumi.ProviderResource | None) -> docker.Container:
+def service_container(
+    args: ServiceContainerArgs, parent: pulumi.Resource, provider: pulumi.ProviderResource | None
+) -> docker.Container:
     topo, svc, shape = args.topology, args.service, args.shape
     host = topo.docker_hosts[svc.docker_host]
     labels = labels_for(topo, svc)
@@ -52,9 +54,11 @@ def service_container(args: ServiceContainerArgs, parent: pulumi.Resource,
     volumes = []
     if svc.kind.data_path:
         volume = docker.Volume(
-            f"{svc.key}-data", name=f"{svc.container}-data",
+            f"{svc.key}-data",
+            name=f"{svc.container}-data",
             labels=[docker.VolumeLabelArgs(label=k, value=v) for k, v in sorted(labels.items())],
-            opts=child)
+            opts=child,
+        )
         volumes.append(docker.ContainerVolumeArgs(volume_name=volume.name, container_path=svc.kind.data_path))
 
     files = args.files if isinstance(args.files, pulumi.Output) else pulumi.Output.from_input(args.files)
@@ -81,19 +85,25 @@ def service_container(args: ServiceContainerArgs, parent: pulumi.Resource,
         ],
         ports=[
             docker.ContainerPortArgs(internal=p.container, external=p.host, ip=host.address, protocol="tcp")
-            for p in svc.ports if p.host is not None
+            for p in svc.ports
+            if p.host is not None
         ],
         volumes=volumes,
         uploads=uploads,
         memory=svc.memory_mb,
         restart="unless-stopped",
         healthcheck=docker.ContainerHealthcheckArgs(
-            tests=list(svc.kind.healthcheck), interval=HEALTH_INTERVAL, timeout="5s", retries=3,
-            start_period=HEALTH_START_PERIOD),
+            tests=list(svc.kind.healthcheck),
+            interval=HEALTH_INTERVAL,
+            timeout="5s",
+            retries=3,
+            start_period=HEALTH_START_PERIOD,
+        ),
         must_run=True,
         wait=True,
         wait_timeout=WAIT_TIMEOUT_S,
-        destroy_grace_seconds=30,   # lets PostgreSQL and etcd shut down cleanly on replace
-        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(args.depends_on),
-                                    delete_before_replace=True),  # explicit names cannot coexist
+        destroy_grace_seconds=30,  # lets PostgreSQL and etcd shut down cleanly on replace
+        opts=pulumi.ResourceOptions(
+            parent=parent, provider=provider, depends_on=list(args.depends_on), delete_before_replace=True
+        ),  # explicit names cannot coexist
     )

@@ -1,4 +1,5 @@
 """Division hosts and the backup host: Debian hosts reached by Ansible over SSH."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ class _SshHost(pulumi.ComponentResource):
         host_files = part(svc.kind.name, "files").host_files
         files = pulumi.Output.from_input(args.authorized_key).apply(host_files)
         self.container = service_container(
-            ServiceContainerArgs(topo, svc, args.image, files, host_files("<key>")),
-            parent=self, provider=args.provider)
+            ServiceContainerArgs(topo, svc, args.image, files, host_files("<key>")), parent=self, provider=args.provider
+        )
         host, port = topo.endpoint(None, svc, "ssh")
         self.ssh = {"host": host, "port": port, "user": "novaops", "container": svc.container}
         self.register_outputs({"ssh": self.ssh})

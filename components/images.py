@@ -9,6 +9,7 @@ through it, so a change of the shared file rebuilds the image; ``build_context``
 directory to build from, with such links replaced by the files (docker sends a symlink as a
 link, and its target lies outside the context).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,7 +75,7 @@ def build_context(name: str, root: Path = IMAGES_DIR) -> Path:
         shutil.copytree(source, scratch / name, symlinks=False)
         try:
             os.rename(scratch / name, staged)
-        except OSError:   # another build staged the same digest first
+        except OSError:  # another build staged the same digest first
             pass
         shutil.rmtree(scratch, ignore_errors=True)
     return staged
@@ -89,9 +90,9 @@ def image_tag(name: str, root: Path = IMAGES_DIR, debian_image: str = DEBIAN_IMA
 
 @dataclass
 class ImageSetArgs:
-    names: set[str]                 # images the services need; parents are added
+    names: set[str]  # images the services need; parents are added
     docker_host: str
-    remote: dict[str, str] | None = None   # image key -> registry reference, pulled instead of built
+    remote: dict[str, str] | None = None  # image key -> registry reference, pulled instead of built
 
 
 class ImageSet(pulumi.ComponentResource):

@@ -4,6 +4,7 @@ check, secrets it needs, how Prometheus scrapes it and how the prober checks it.
 Pure data, no Pulumi. The kinds themselves live with their engine, in
 components/engines/<package>/__init__.py (KINDS); components.engines.kinds() lists them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,13 +18,14 @@ class Scrape:
     exporters): Prometheus asks that exporter at ``path`` with ``?target=[<scheme>://]host:port``,
     plus ``auth_module=<tier>`` when ``auth_per_tier`` (the exporter holds one login per tier).
     """
+
     port: str
     path: str = "/metrics"
     via: str | None = None
     scheme: str | None = None
-    job: str | None = None            # default: the kind's name
+    job: str | None = None  # default: the kind's name
     auth_per_tier: bool = False
-    secret: str | None = None         # the tier secret the ``via`` exporter logs in with
+    secret: str | None = None  # the tier secret the ``via`` exporter logs in with
     # Keep the labels the target exposes (the prober labels each probe with the probed
     # service's tier/service/kind, which must not be renamed to exported_*).
     honor_labels: bool = False
@@ -36,8 +38,9 @@ class Probe:
     ``secret``: the tier secret the probe authenticates with (None: the service needs none);
     ``user``: who it logs in as where the protocol has users; ``database``: where it connects.
     """
+
     port: str
-    protocol: str                     # a protocol images/exporters/novaops-prober speaks
+    protocol: str  # a protocol images/exporters/novaops-prober speaks
     secret: str | None = None
     user: str | None = None
     database: str | None = None
@@ -46,9 +49,9 @@ class Probe:
 @dataclass(frozen=True)
 class Kind:
     name: str
-    image: str                      # key of an image under images/ (or a remote image for grafana)
-    role: str                       # novaops.role label: database | monitoring | exporter | division | backup
-    ports: dict[str, int]           # port name -> port inside the container
+    image: str  # key of an image under images/ (or a remote image for grafana)
+    role: str  # novaops.role label: database | monitoring | exporter | division | backup
+    ports: dict[str, int]  # port name -> port inside the container
     data_path: str | None
     healthcheck: tuple[str, ...]
     scrapes: tuple[Scrape, ...]
@@ -56,10 +59,10 @@ class Kind:
     min_members: int = 1
     odd_members: bool = False
     min_memory_mb: int = 64
-    extensions: tuple[str, ...] = ()   # extensions a tier of this kind may ask for
-    dcs_engine: str | None = None      # engine of the tier this kind needs as its DCS
-    router: str | None = None          # kind of the per-tier router giving stable endpoints
-    probe: Probe | None = None         # protocol-level health probe (database engines)
+    extensions: tuple[str, ...] = ()  # extensions a tier of this kind may ask for
+    dcs_engine: str | None = None  # engine of the tier this kind needs as its DCS
+    router: str | None = None  # kind of the per-tier router giving stable endpoints
+    probe: Probe | None = None  # protocol-level health probe (database engines)
     why_members: str = ""
 
 

@@ -7,6 +7,7 @@ the topology and plain secret strings: the Pulumi components call them inside
 ``novaops-run`` in the images hands them to the service user. Secrets reach containers
 only as these files, never as env vars.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ class MemberFiles:
     files: dict[str, str]
     secret_paths: frozenset[str] = field(default_factory=frozenset)
     envs: tuple[str, ...] = ()
-    file_owner: str | None = None   # numeric uid for images that run their own entrypoint (no novaops-run)
+    file_owner: str | None = None  # numeric uid for images that run their own entrypoint (no novaops-run)
 
 
 def config_path(name: str) -> str:

@@ -1,4 +1,5 @@
 """Prometheus, Alertmanager, the exporters, the prober and Grafana, configured from the topology."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,7 @@ from components.secrets import placeholders, stack_secret
 class MonitoringStackArgs:
     topology: Topology
     images: Mapping[str, pulumi.Input[str]]
-    tier_secrets: Mapping[str, Mapping[str, pulumi.Output[str]]]   # tier key -> secret name -> value
+    tier_secrets: Mapping[str, Mapping[str, pulumi.Output[str]]]  # tier key -> secret name -> value
     provider: pulumi.ProviderResource | None = None
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
@@ -27,16 +28,19 @@ class MonitoringStack(pulumi.ComponentResource):
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("novaops:monitoring:MonitoringStack", name, None, opts)
         topo = args.topology
-        self.own_secrets: dict[str, dict[str, pulumi.Output[str]]] = {}   # service key -> its own secrets
+        self.own_secrets: dict[str, dict[str, pulumi.Output[str]]] = {}  # service key -> its own secrets
         self.containers = {}
         for key, service in topo.monitoring.items():
             shape, files = self._files(topo, service, args.tier_secrets)
             self.containers[key] = service_container(
                 ServiceContainerArgs(topo, service, args.images[service.kind.image], files, shape, args.depends_on),
-                parent=self, provider=args.provider)
+                parent=self,
+                provider=args.provider,
+            )
         self.endpoints = {
             key: f"http://{topo.docker_hosts[s.docker_host].address}:{s.port('web').host}"
-            for key, s in topo.monitoring.items() if "web" in s.kind.ports and s.port("web").host
+            for key, s in topo.monitoring.items()
+            if "web" in s.kind.ports and s.port("web").host
         }
         self.register_outputs({"endpoints": self.endpoints})
 
@@ -44,12 +48,18 @@ class MonitoringStack(pulumi.ComponentResource):
     def grafana_admin_password(self) -> pulumi.Output[str] | None:
         return self.own_secrets.get("grafana", {}).get("admin")
 
-    def _files(self, topo: Topology, service: Service, tier_secrets: Mapping[str, Mapping[str, pulumi.Output[str]]],
-               ) -> tuple[MemberFiles, pulumi.Output[MemberFiles] | MemberFiles]:
+    def _files(
+        self,
+        topo: Topology,
+        service: Service,
+        tier_secrets: Mapping[str, Mapping[str, pulumi.Output[str]]],
+    ) -> tuple[MemberFiles, pulumi.Output[MemberFiles] | MemberFiles]:
         """(shape with placeholder secrets, the real files) of one monitoring service."""
         needed = {label: tier_secrets[tier][name] for label, (tier, name) in secrets_needed(topo, service).items()}
-        own = {name: stack_secret(f"{service.key}-{name}-password", SecretSource(name), self)
-               for name in service.kind.secrets}   # the service's own (Grafana's admin password)
+        own = {
+            name: stack_secret(f"{service.key}-{name}-password", SecretSource(name), self)
+            for name in service.kind.secrets
+        }  # the service's own (Grafana's admin password)
         if own:
             self.own_secrets[service.key] = own
         needed.update(own)

@@ -1,4 +1,5 @@
 """Secrets the stack generates (pulumi-random) or takes from secret stack config."""
+
 from __future__ import annotations
 
 import pulumi
@@ -15,8 +16,9 @@ def stack_secret(resource_name: str, source: SecretSource, parent: pulumi.Resour
         namespace, key = source.config_key.split(":", 1)
         return pulumi.Config(namespace).require_secret(key)
     # Alphanumeric: safe in every config format and URL without escaping.
-    password = random.RandomPassword(resource_name, length=PASSWORD_LENGTH, special=False,
-                                     opts=pulumi.ResourceOptions(parent=parent))
+    password = random.RandomPassword(
+        resource_name, length=PASSWORD_LENGTH, special=False, opts=pulumi.ResourceOptions(parent=parent)
+    )
     return pulumi.Output.secret(password.result)
 
 

@@ -1,4 +1,5 @@
 """Wires the whole NovaOps stack from a validated Topology."""
+
 from __future__ import annotations
 
 import json
@@ -52,19 +53,30 @@ class Networks(pulumi.ComponentResource):
         for (host, key), net in topology.networks.items():
             self.networks[(host, key)] = docker.Network(
                 f"{host}-{key}",
-                name=net.name, driver="bridge", internal=net.internal,
-                labels=[docker.NetworkLabelArgs(label=k, value=v) for k, v in sorted({
-                    f"{PROJECT}.project": PROJECT, f"{PROJECT}.stack": topology.stack,
-                    f"{PROJECT}.network": key}.items())],
-                opts=pulumi.ResourceOptions(parent=self, provider=providers[host],
-                                            aliases=[pulumi.Alias(name=key)] if legacy else None))
+                name=net.name,
+                driver="bridge",
+                internal=net.internal,
+                labels=[
+                    docker.NetworkLabelArgs(label=k, value=v)
+                    for k, v in sorted(
+                        {
+                            f"{PROJECT}.project": PROJECT,
+                            f"{PROJECT}.stack": topology.stack,
+                            f"{PROJECT}.network": key,
+                        }.items()
+                    )
+                ],
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=providers[host], aliases=[pulumi.Alias(name=key)] if legacy else None
+                ),
+            )
         self.register_outputs({"names": [n.name for n in self.networks.values()]})
 
 
 @dataclass
 class StackResult:
     outputs: dict
-    containers: list[docker.Container]   # every container; each resolves after all it depends on
+    containers: list[docker.Container]  # every container; each resolves after all it depends on
 
 
 def build_stack(topology: Topology) -> StackResult:
@@ -80,35 +92,73 @@ def build_stack(topology: Topology) -> StackResult:
         wanted = {s.kind.image for s in topology.services() if s.docker_host == host and s.kind.name != "grafana"}
         if not wanted:
             continue
-        remote = {"grafana": topology.grafana_image} if topology.grafana_image and topology.monitoring["grafana"].docker_host == host else None
-        images[host] = ImageSet(f"images-{host}", ImageSetArgs(wanted, host, remote),
-                                opts=pulumi.ResourceOptions(providers=[p for p in [providers[host]] if p]))
+        remote = (
+            {"grafana": topology.grafana_image}
+            if topology.grafana_image and topology.monitoring["grafana"].docker_host == host
+            else None
+        )
+        images[host] = ImageSet(
+            f"images-{host}",
+            ImageSetArgs(wanted, host, remote),
+            opts=pulumi.ResourceOptions(providers=[p for p in [providers[host]] if p]),
+        )
 
     tiers: dict[str, DatabaseTier] = {}
-    for tier in topology.tiers.values():   # dependency order: a DCS tier before the tiers that use it
+    for tier in topology.tiers.values():  # dependency order: a DCS tier before the tiers that use it
         deps = [networks] + [tiers[d] for d in tier.depends_on]
         refs = images[tier.docker_host].refs
-        tiers[tier.key] = DatabaseTier(tier.key, DatabaseTierArgs(
-            topology, tier, refs[tier.engine.image], refs[tier.router.kind.image] if tier.router else None,
-            provider=providers[tier.docker_host], depends_on=deps))
+        tiers[tier.key] = DatabaseTier(
+            tier.key,
+            DatabaseTierArgs(
+                topology,
+                tier,
+                refs[tier.engine.image],
+                refs[tier.router.kind.image] if tier.router else None,
+                provider=providers[tier.docker_host],
+                depends_on=deps,
+            ),
+        )
 
     mon_host = next(iter(topology.monitoring.values())).docker_host
-    monitoring = MonitoringStack("monitoring", MonitoringStackArgs(
-        topology, images[mon_host].refs, {k: t.secrets for k, t in tiers.items()},
-        provider=providers[mon_host], depends_on=[networks]))
+    monitoring = MonitoringStack(
+        "monitoring",
+        MonitoringStackArgs(
+            topology,
+            images[mon_host].refs,
+            {k: t.secrets for k, t in tiers.items()},
+            provider=providers[mon_host],
+            depends_on=[networks],
+        ),
+    )
 
     # Ansible reaches division hosts and the backup host with this key.
     ssh_key = tls.PrivateKey("ansible-ssh-key", algorithm="ED25519")
     hosts: dict[str, DivisionHost] = {}
     for division in topology.divisions.values():
         svc = division.service
-        hosts[division.key] = DivisionHost(division.key, HostArgs(
-            topology, svc, images[svc.docker_host].refs[svc.kind.image], ssh_key.public_key_openssh,
-            providers[svc.docker_host]), division, opts=pulumi.ResourceOptions(depends_on=[networks]))
-    backup = BackupHost("backup", HostArgs(
-        topology, topology.backup, images[topology.backup.docker_host].refs[topology.backup.kind.image],
-        ssh_key.public_key_openssh, providers[topology.backup.docker_host]),
-        opts=pulumi.ResourceOptions(depends_on=[networks]))
+        hosts[division.key] = DivisionHost(
+            division.key,
+            HostArgs(
+                topology,
+                svc,
+                images[svc.docker_host].refs[svc.kind.image],
+                ssh_key.public_key_openssh,
+                providers[svc.docker_host],
+            ),
+            division,
+            opts=pulumi.ResourceOptions(depends_on=[networks]),
+        )
+    backup = BackupHost(
+        "backup",
+        HostArgs(
+            topology,
+            topology.backup,
+            images[topology.backup.docker_host].refs[topology.backup.kind.image],
+            ssh_key.public_key_openssh,
+            providers[topology.backup.docker_host],
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[networks]),
+    )
 
     outputs = {
         "stack": topology.stack,
@@ -116,9 +166,14 @@ def build_stack(topology: Topology) -> StackResult:
         "containers": [s.container for s in topology.services()],
         "tiers": {
             t.key: {
-                "number": t.number, "engine": t.engine.name,
+                "number": t.number,
+                "engine": t.engine.name,
                 "members": {m.key: {"container": m.container, **tiers[t.key].endpoints[m.key]} for m in t.members},
-                **({"router": {"container": t.router.container, **tiers[t.key].endpoints[t.router.key]}} if t.router else {}),
+                **(
+                    {"router": {"container": t.router.container, **tiers[t.key].endpoints[t.router.key]}}
+                    if t.router
+                    else {}
+                ),
             }
             for t in topology.tiers.values()
         },

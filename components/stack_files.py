@@ -1,4 +1,5 @@
 """Read Pulumi.<stack>.yaml as plain values, for tools that run without the Pulumi engine."""
+
 from __future__ import annotations
 
 from pathlib import Path

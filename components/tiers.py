@@ -1,4 +1,5 @@
 """A database tier: its secrets, members, volumes — one class for all seven tiers."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -35,15 +36,21 @@ class DatabaseTier(pulumi.ComponentResource):
         for member in tier.members:
             shape = member_files(topo, tier, member, placeholders(self.secrets))
             files = resolved.apply(lambda s, m=member: member_files(topo, tier, m, s))
-            self.containers.append(service_container(
-                ServiceContainerArgs(topo, member, args.image, files, shape, args.depends_on),
-                parent=self, provider=args.provider))
+            self.containers.append(
+                service_container(
+                    ServiceContainerArgs(topo, member, args.image, files, shape, args.depends_on),
+                    parent=self,
+                    provider=args.provider,
+                )
+            )
         self.router = None
         if tier.router:
             files = part(tier.router.kind.name, "files").router_files(topo, tier.router)
             self.router = service_container(
                 ServiceContainerArgs(topo, tier.router, args.router_image, files, files, args.depends_on),
-                parent=self, provider=args.provider)
+                parent=self,
+                provider=args.provider,
+            )
             self.containers.append(self.router)
         self.endpoints = {
             m.key: {p.name: f"{topo.docker_hosts[m.docker_host].address}:{p.host}" for p in m.ports if p.host}

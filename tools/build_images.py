@@ -6,6 +6,7 @@ Builds images/<name> (and the images it builds on) with the same digest tags the
 program uses (components/images.py), then tags each as novaops/<name>:molecule, the name
 molecule.yml files refer to. A tag that already exists is not rebuilt.
 """
+
 from __future__ import annotations
 
 import sys

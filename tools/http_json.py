@@ -1,4 +1,5 @@
 """The one HTTP-JSON helper: Patroni's, Prometheus', Alertmanager's and the NATS monitor's APIs."""
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ the catalog, the alert rules, the drills and each engine's failure modes
     python -m tools.runbooks           # rewrite the generated part of runbooks/README.md
     python -m tools.runbooks --check   # exit 1 when it is stale (tests/unit/test_runbooks.py)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,23 +24,25 @@ END = "<!-- end of generated part -->"
 PLAYBOOK_REF = re.compile(r"playbooks/(recover-[a-z0-9-]+\.yml)")
 
 
-
 class FailureMode(NamedTuple):
     """A failure mode beyond the drills' own, one row per tier of the engine (its alert says which runbook)."""
+
     mode: str
     alert: str
     runbook: str
     playbook: str | None
-    whole_tier: bool = False     # the tier stops serving (else its clients fail over)
+    whole_tier: bool = False  # the tier stops serving (else its clients fail over)
 
 
 def failure_modes(engine: str) -> tuple[FailureMode, ...]:
     from components.engines import part
+
     return part(engine, "failures").FAILURE_MODES
 
 
 def reached_through(engine: str) -> str:
     from components.engines import part
+
     return part(engine, "workload").REACHED_THROUGH
 
 
@@ -56,10 +59,13 @@ def alert_rules() -> dict[str, dict]:
 
 # What a drill injects, by the drill's name (its prefix); the drill's tier follows the prefix.
 DRILL_FAILURES = {
-    "kill-primary": "primary killed", "kill-master": "master killed",
+    "kill-primary": "primary killed",
+    "kill-master": "master killed",
     "partition-primary": "primary cut off its network",
-    "pitr": "data damaged by a bad write (restore to a time)", "tier-down": "every member down",
-    "lose-member": "a member killed (quorum kept)", "damage-backup": "a backup file corrupted",
+    "pitr": "data damaged by a bad write (restore to a time)",
+    "tier-down": "every member down",
+    "lose-member": "a member killed (quorum kept)",
+    "damage-backup": "a backup file corrupted",
     "restic-restore": "data lost: restore from restic",
     "backup-host-lost": "backup host lost (stale backups)",
     "disk-full-replica": "a replica's data volume full",
@@ -71,9 +77,9 @@ DRILL_BREAKS = {
     "damage-backup": "restores from that backup set",
     "backup-host-lost": "every backup and WAL archiving (the PITR window stops growing); writes go on",
     "disk-full-replica": "that replica (it stops replaying); a two-member tier runs without a synchronous copy until "
-                         "it is back",
+    "it is back",
 }
-Row = tuple[str, str, str, str, str, str | None, str]   # mode, tier, what breaks, alert, runbook, playbook, drill
+Row = tuple[str, str, str, str, str, str | None, str]  # mode, tier, what breaks, alert, runbook, playbook, drill
 
 
 class Uses:
@@ -81,8 +87,9 @@ class Uses:
 
     def __init__(self, topology) -> None:
         self.users = {k: sorted(d.key for d in topology.divisions.values() if k in d.uses) for k in topology.tiers}
-        self.needed_by = {k: sorted(t.key for t in topology.tiers.values() if k in t.depends_on)
-                          for k in topology.tiers}
+        self.needed_by = {
+            k: sorted(t.key for t in topology.tiers.values() if k in t.depends_on) for k in topology.tiers
+        }
 
     def breaks(self, tier: str, whole: bool) -> str:
         if not whole:
@@ -92,36 +99,47 @@ class Uses:
 
 
 def dependency_map(topology, uses: Uses) -> list[str]:
-    lines = ["## Service dependency map", "",
-             "| tier | engine | members | depends on | tiers that need it | divisions that use it "
-             "| clients reach it through |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Service dependency map",
+        "",
+        "| tier | engine | members | depends on | tiers that need it | divisions that use it "
+        "| clients reach it through |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for tier in topology.tiers.values():
-        lines.append(f"| {tier.number} {tier.key} ({tier.purpose}) | {tier.engine.name} | {len(tier.members)} | "
-                     f"{', '.join(tier.depends_on) or '-'} | {', '.join(uses.needed_by[tier.key]) or '-'} | "
-                     f"{', '.join(uses.users[tier.key]) or '-'} | {reached_through(tier.engine.name)} |")
+        lines.append(
+            f"| {tier.number} {tier.key} ({tier.purpose}) | {tier.engine.name} | {len(tier.members)} | "
+            f"{', '.join(tier.depends_on) or '-'} | {', '.join(uses.needed_by[tier.key]) or '-'} | "
+            f"{', '.join(uses.users[tier.key]) or '-'} | {reached_through(tier.engine.name)} |"
+        )
     return lines
 
 
 def names_table(topology) -> list[str]:
     """The values of the runbooks' placeholders for this stack (`<tier>`, `<member>`, `<container>`)."""
-    lines = [f"## Names ({topology.stack})", "",
-             f"The runbooks' placeholders for the {topology.stack} stack: `<stack>` is {topology.stack}, `<tier>` a "
-             "tier key, `<member>` a member key, `<container>` a member's container (another stack: `make status "
-             "STACK=<stack>`).", "",
-             "| tier | engine | members | containers | router container |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"## Names ({topology.stack})",
+        "",
+        f"The runbooks' placeholders for the {topology.stack} stack: `<stack>` is {topology.stack}, `<tier>` a "
+        "tier key, `<member>` a member key, `<container>` a member's container (another stack: `make status "
+        "STACK=<stack>`).",
+        "",
+        "| tier | engine | members | containers | router container |",
+        "|---|---|---|---|---|",
+    ]
     for tier in topology.tiers.values():
-        lines.append(f"| {tier.key} | {tier.engine.name} | {', '.join(m.key for m in tier.members)} | "
-                     f"{', '.join(m.container for m in tier.members)} | "
-                     f"{tier.router.container if tier.router else '-'} |")
+        lines.append(
+            f"| {tier.key} | {tier.engine.name} | {', '.join(m.key for m in tier.members)} | "
+            f"{', '.join(m.container for m in tier.members)} | "
+            f"{tier.router.container if tier.router else '-'} |"
+        )
     return lines
 
 
 def drill_rows(topology, uses: Uses, drills, rules: dict[str, dict]) -> list[Row]:
     rows: list[Row] = []
     for d in drills:
-        tier = d.tiers[0] if len(d.tiers) == 1 else "backup host"   # backup-host-lost: every archiving tier
+        tier = d.tiers[0] if len(d.tiers) == 1 else "backup host"  # backup-host-lost: every archiving tier
         runbook = ROOT / "runbooks" / d.runbook
         summary = runbook.read_text().split("## ", 1)[0] if runbook.exists() else ""
         alert = d.alert or next((a for a in rules if f"`{a}`" in summary), "-")
@@ -142,12 +160,17 @@ def engine_rows(topology, uses: Uses, rules: dict[str, dict]) -> list[Row]:
 
 
 def failure_table(rows: list[Row]) -> list[str]:
-    lines = ["## Failure modes", "",
-             "| failure | tier | what breaks | alert | runbook | recovery playbook | drilled by |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Failure modes",
+        "",
+        "| failure | tier | what breaks | alert | runbook | recovery playbook | drilled by |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for mode, tier, what, alert, runbook, playbook, drill in rows:
-        lines.append(f"| {mode} | {tier} | {what} | {alert} | [{runbook}]({runbook}) | "
-                     f"{f'`playbooks/{playbook}`' if playbook else '-'} | {drill} |")
+        lines.append(
+            f"| {mode} | {tier} | {what} | {alert} | [{runbook}]({runbook}) | "
+            f"{f'`playbooks/{playbook}`' if playbook else '-'} | {drill} |"
+        )
     return lines
 
 
@@ -160,12 +183,21 @@ def generated(stack: str = "dev", topology=None) -> str:
     topology = topology or build_topology(stack, load_stack_file(stack))
     uses, rules = Uses(topology), alert_rules()
     rows = drill_rows(topology, uses, catalog(topology), rules) + engine_rows(topology, uses, rules)
-    lines = [BEGIN, "", *dependency_map(topology, uses), "",
-             "Monitoring: Prometheus scrapes every member over the `monitoring` network, Alertmanager "
-             "routes to the receivers (dev: the alert receiver's webhook); pgBackRest and restic keep their "
-             "repositories on the backup host.", "",
-             *names_table(topology), "",
-             *failure_table(rows), "", END]
+    lines = [
+        BEGIN,
+        "",
+        *dependency_map(topology, uses),
+        "",
+        "Monitoring: Prometheus scrapes every member over the `monitoring` network, Alertmanager "
+        "routes to the receivers (dev: the alert receiver's webhook); pgBackRest and restic keep their "
+        "repositories on the backup host.",
+        "",
+        *names_table(topology),
+        "",
+        *failure_table(rows),
+        "",
+        END,
+    ]
     return "\n".join(lines) + "\n"
 
 

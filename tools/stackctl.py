@@ -8,6 +8,7 @@ With the Pulumi CLI: `pulumi up` on a local file backend (.novaops/pulumi-state,
 Pulumi Cloud account), passphrase from PULUMI_CONFIG_PASSPHRASE. Without it: the
 same program applied by the local realizer (tools/realizer, a test harness).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,14 +38,21 @@ def pulumi_env() -> dict[str, str]:
 
 
 def pulumi(*args: str, capture: bool = False) -> str:
-    proc = subprocess.run(["pulumi", *args], cwd=ROOT, env=pulumi_env(), check=True, text=True,
-                          stdout=subprocess.PIPE if capture else None)
+    proc = subprocess.run(
+        ["pulumi", *args],
+        cwd=ROOT,
+        env=pulumi_env(),
+        check=True,
+        text=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
     return proc.stdout or ""
 
 
 def image_available(reference: str) -> bool:
     """Present locally, or pullable (bounded): Grafana is not packaged by Debian, so it must be pulled."""
     import docker
+
     client = docker.from_env(timeout=120)
     try:
         client.images.get(reference)
@@ -60,12 +68,16 @@ def image_available(reference: str) -> bool:
 
 def realizer_overrides(stack: str) -> list[str]:
     from components.stack_files import load_stack_file
+
     grafana = load_stack_file(stack).get("grafana") or {}
     if grafana.get("enabled", True):
         image = grafana.get("image", "grafana/grafana-oss:11.6.0")
         if not image_available(image):
-            print(f"notice: {image} is neither present nor pullable here; this run leaves Grafana out "
-                  f"(novaops:grafana.enabled=false). Its container is still declared by the program and checked by the mock tests.")
+            print(
+                f"notice: {image} is neither present nor pullable here; this run leaves Grafana out "
+                f"(novaops:grafana.enabled=false). Its container is still declared by the program"
+                " and checked by the mock tests."
+            )
             return ['novaops:grafana={"enabled": false}']
     return []
 
@@ -83,17 +95,23 @@ def write_ansible_files(stack: str, outputs: dict) -> list[Path]:
     """What Ansible needs from the stack outputs, as 0600 files under .novaops/<stack>/ (gitignored):
     the SSH key for division hosts and the backup host, and the tier secrets as Ansible vars."""
     import yaml
+
     state = STATE_DIR / stack
     secrets = {"novaops_tier_secrets": outputs.get("tierSecrets") or {}}
     for key in ("grafanaAdminPassword", "backupPassphrase"):
         if key in outputs:
-            secrets[f"novaops_{key.replace('Password', '_password').replace('Passphrase', '_passphrase').lower()}"] = outputs[key]
+            secrets[f"novaops_{key.replace('Password', '_password').replace('Passphrase', '_passphrase').lower()}"] = (
+                outputs[key]
+            )
     # Hosts replaced by this up have new host keys; the inventory's accept-new learns them again.
     (state / "ssh" / "known_hosts").unlink(missing_ok=True)
     return [
         _write_private(state / "ssh" / "id_ed25519", outputs["sshPrivateKey"]),
-        _write_private(state / "secrets.yml", "# Written by tools/stackctl.py from the stack outputs. Do not commit.\n"
-                       + yaml.safe_dump(secrets, sort_keys=True)),
+        _write_private(
+            state / "secrets.yml",
+            "# Written by tools/stackctl.py from the stack outputs. Do not commit.\n"
+            + yaml.safe_dump(secrets, sort_keys=True),
+        ),
     ]
 
 
@@ -101,6 +119,7 @@ def stack_outputs(stack: str) -> dict:
     if pulumi_cli():
         return json.loads(pulumi("stack", "output", "--show-secrets", "--json", "--stack", stack, capture=True))
     from tools.realizer import load_outputs
+
     return load_outputs(str(ROOT), stack, show_secrets=True)
 
 
@@ -110,9 +129,12 @@ def up(stack: str) -> None:
         pulumi("stack", "select", "--create", stack)
         pulumi("up", "--yes", "--skip-preview", "--stack", stack)
     else:
-        print("notice: the Pulumi CLI is not installed; applying the Pulumi program with the local realizer "
-              "(tools/realizer: a test harness, not Pulumi)")
+        print(
+            "notice: the Pulumi CLI is not installed; applying the Pulumi program with the local realizer "
+            "(tools/realizer: a test harness, not Pulumi)"
+        )
         from tools.realizer import realize
+
         realize(str(ROOT), stack, realizer_overrides(stack))
     for path in write_ansible_files(stack, stack_outputs(stack)):
         print(f"for Ansible: {path.relative_to(ROOT)}")
@@ -126,13 +148,17 @@ def down(stack: str, delete_data: bool) -> None:
         else:
             # Keep volumes: destroy everything except resources of type docker Volume.
             state = json.loads(pulumi("stack", "export", "--stack", stack, capture=True))
-            targets = [r["urn"] for r in state["deployment"].get("resources", [])
-                       if r["type"] == "docker:index/container:Container"]
+            targets = [
+                r["urn"]
+                for r in state["deployment"].get("resources", [])
+                if r["type"] == "docker:index/container:Container"
+            ]
             if targets:
                 pulumi("destroy", "--yes", "--stack", stack, *[a for u in targets for a in ("--target", u)])
             print("containers removed; volumes (data) kept — `down --delete-data` removes them")
     else:
         from tools.realizer import teardown
+
         teardown(str(ROOT), stack, delete_data=delete_data)
 
 

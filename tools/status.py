@@ -23,6 +23,7 @@ loads them (make configure): before it, probe, lag from Prometheus and backup sh
 Exit 0 when everything is healthy, 1 when anything is degraded (every problem is listed,
 naming the service), 2 when the stack has no outputs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,10 +43,10 @@ from components import engines
 from tools.http_json import http_json
 
 # Prometheus series read, all recorded by the prometheus_alerts role's rules but the prober's own.
-PROBE_SUCCESS = "novaops_probe_success"                          # the last probe, per service
+PROBE_SUCCESS = "novaops_probe_success"  # the last probe, per service
 PROBE_LATENCY = "service:novaops_probe_duration_seconds:mean1m"  # novaops-slo.yml
-LAG = "service:novaops_replication_lag:bytes"                    # novaops-baselines.yml, replicas only
-BACKUP_AGE = "novaops:backup_age:seconds"                        # novaops-backup.yml, per tool and target
+LAG = "service:novaops_replication_lag:bytes"  # novaops-baselines.yml, replicas only
+BACKUP_AGE = "novaops:backup_age:seconds"  # novaops-backup.yml, per tool and target
 
 
 class Unreachable(Exception):
@@ -105,8 +106,8 @@ class ServiceStatus:
     container: str
     kind: str
     role: str = "?"
-    api: str = "?"                     # "ok" or why the service's own API does not count as serving
-    probe: float | None = None         # last novaops_probe_success (None: no result in Prometheus)
+    api: str = "?"  # "ok" or why the service's own API does not count as serving
+    probe: float | None = None  # last novaops_probe_success (None: no result in Prometheus)
     probe_latency_ms: float | None = None
     lag: str = "-"
     alerts: list[str] = field(default_factory=list)
@@ -136,7 +137,7 @@ class TierStatus:
 class Report:
     stack: str
     tiers: list[TierStatus]
-    problems: list[str] = field(default_factory=list)   # stack-wide (Prometheus unreachable, ...)
+    problems: list[str] = field(default_factory=list)  # stack-wide (Prometheus unreachable, ...)
 
     @property
     def healthy(self) -> bool:
@@ -151,10 +152,17 @@ class Report:
 
     def to_json(self) -> dict:
         return {
-            "stack": self.stack, "healthy": self.healthy, "problems": self.all_problems(),
-            "tiers": [{**{k: v for k, v in asdict(t).items() if k != "services"}, "healthy": t.healthy,
-                       "services": [{**asdict(s), "healthy": s.healthy} for s in t.services]}
-                      for t in self.tiers],
+            "stack": self.stack,
+            "healthy": self.healthy,
+            "problems": self.all_problems(),
+            "tiers": [
+                {
+                    **{k: v for k, v in asdict(t).items() if k != "services"},
+                    "healthy": t.healthy,
+                    "services": [{**asdict(s), "healthy": s.healthy} for s in t.services],
+                }
+                for t in self.tiers
+            ],
         }
 
 
@@ -166,8 +174,10 @@ def collect(outputs: dict, src: Sources) -> Report:
     tiers_out: dict[str, dict] = outputs.get("tiers") or {}
     for key, t in sorted(tiers_out.items(), key=lambda kv: (kv[1].get("number", 0), kv[0])):
         tier = TierStatus(tier=key, engine=t["engine"])
-        tier.services = [ServiceStatus(tier=key, service=m, container=v["container"], kind=t["engine"])
-                         for m, v in t["members"].items()]
+        tier.services = [
+            ServiceStatus(tier=key, service=m, container=v["container"], kind=t["engine"])
+            for m, v in t["members"].items()
+        ]
         report.tiers.append(tier)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(report.tiers) + 1) as pool:
@@ -232,8 +242,11 @@ def _backup_age(tier: TierStatus, backups: list[tuple[str | None, float]]) -> fl
     """Age of the newest backup of the tier, of one of its members or of one of its parts
     (target "<tier>:<part>": a backup per stream, say)."""
     members = {s.service for s in tier.services}
-    ages = [age for target, age in backups
-            if target == tier.tier or target in members or (target or "").startswith(f"{tier.tier}:")]
+    ages = [
+        age
+        for target, age in backups
+        if target == tier.tier or target in members or (target or "").startswith(f"{tier.tier}:")
+    ]
     return min(ages) if ages else None
 
 
@@ -292,15 +305,32 @@ def render_table(report: Report) -> str:
     rows: list[tuple[str, ...]] = []
     for t in report.tiers:
         up = sum(1 for s in t.services if s.healthy)
-        rows.append((f"{t.tier} ({t.engine})", f"leader {t.leader or 'NONE'}",
-                     "ok" if t.healthy else "DEGRADED", f"{up}/{len(t.services)} ok", "", _age(t.backup_age_s),
-                     ",".join(sorted(set(t.alerts))) or "-"))
+        rows.append(
+            (
+                f"{t.tier} ({t.engine})",
+                f"leader {t.leader or 'NONE'}",
+                "ok" if t.healthy else "DEGRADED",
+                f"{up}/{len(t.services)} ok",
+                "",
+                _age(t.backup_age_s),
+                ",".join(sorted(set(t.alerts))) or "-",
+            )
+        )
         for s in t.services:
             latency = f"{s.probe_latency_ms:.1f} ms" if s.probe_latency_ms is not None else "-"
-            rows.append((f"  {s.service}", s.role, "ok" if s.healthy else "DOWN", latency, s.lag, "",
-                         ",".join(sorted(set(s.alerts))) or "-"))
+            rows.append(
+                (
+                    f"  {s.service}",
+                    s.role,
+                    "ok" if s.healthy else "DOWN",
+                    latency,
+                    s.lag,
+                    "",
+                    ",".join(sorted(set(s.alerts))) or "-",
+                )
+            )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
     problems = report.all_problems()
     if problems:
         lines.append("")
@@ -316,9 +346,11 @@ def render_table(report: Report) -> str:
 def stack_outputs(stack: str) -> dict:
     """The stack's outputs without its secrets: none of them is needed here."""
     from tools import stackctl
+
     if stackctl.pulumi_cli():
         return json.loads(stackctl.pulumi("stack", "output", "--json", "--stack", stack, capture=True))
     from tools.realizer import load_outputs
+
     return load_outputs(str(stackctl.ROOT), stack)
 
 

@@ -7,6 +7,7 @@ Drawn from the dev stack's topology (components/catalog.yaml + Pulumi.dev.yaml):
 its members and router, the monitoring services, the division hosts and what they use, the
 backup host, and who depends on whom.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -94,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.check:
         if wanted != current:
-            print(f"{args.readme.name}: the topology diagram is stale: run `python -m tools.topology_diagram`",
-                  file=sys.stderr)
+            print(
+                f"{args.readme.name}: the topology diagram is stale: run `python -m tools.topology_diagram`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if wanted != current:

@@ -1,4 +1,5 @@
 """The one bounded retry loop the drills, the tests and the tools share."""
+
 from __future__ import annotations
 
 import time
@@ -10,8 +11,13 @@ class NotReached(RuntimeError):
     """``wait_for`` ran out of time; the message names what was awaited and the last error."""
 
 
-def wait_for(check: Callable[[], Any], timeout: float, interval: float = 1.0, what: str = "condition",
-             error: type[Exception] = NotReached) -> Any:
+def wait_for(
+    check: Callable[[], Any],
+    timeout: float,
+    interval: float = 1.0,
+    what: str = "condition",
+    error: type[Exception] = NotReached,
+) -> Any:
     """Call ``check`` until it returns a truthy value without raising; raise ``error`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     last: BaseException | None = None

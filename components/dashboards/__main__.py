@@ -1,7 +1,8 @@
 """Write the NovaOps dashboards of a stack as JSON files (one per dashboard, named <uid>.json).
 
-    python -m components.dashboards [--stack dev] [--out build/dashboards]
+python -m components.dashboards [--stack dev] [--out build/dashboards]
 """
+
 from __future__ import annotations
 
 import argparse

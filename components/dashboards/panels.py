@@ -10,14 +10,15 @@ Each engine's part provides (components.engines.INTERFACE "dashboards"):
 A tier dashboard selects its tier with the hidden constant variable ``tier``: expressions use
 tier_selector(job), so the tiers of one engine share every panel definition.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from components.dashboards.spec import Panel, Query, q
 
-TIER = "$tier"   # the tier variable: a constant on tier dashboards, multi-value elsewhere
-SERVICE = "{{service}}"   # legend: one series per member
+TIER = "$tier"  # the tier variable: a constant on tier dashboards, multi-value elsewhere
+SERVICE = "{{service}}"  # legend: one series per member
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Leaders:
     """What an engine's leader_expr(engine) gives per tier, in words: "<engine> primaries".
 
     ``counted`` False: the expression says whether a leader exists (1) rather than counting leaders."""
+
     what: str
     counted: bool = True
 
@@ -33,6 +35,7 @@ class Leaders:
 class Backups:
     """How an engine's tiers are backed up: the tool's name, what of the engine it keeps (the backups
     dashboard's description), and the engine's own panels in its backup host row."""
+
     tool: str
     keeps: str
     panels: tuple[Panel, ...] = ()

@@ -4,6 +4,7 @@ Grafana dashboard JSON through grafana-foundation-sdk's builders.
 The catalog-driven content lives in ``catalog_dashboards.py``; this module knows only
 how a panel becomes Grafana JSON. Panel ids are assigned here, in order, per dashboard.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import prometheus as gprom_models
 from grafana_foundation_sdk.models import text as text_model
 
-DATASOURCE_UID = "novaops-prometheus"   # the provisioned Prometheus datasource (provisioning.py)
+DATASOURCE_UID = "novaops-prometheus"  # the provisioned Prometheus datasource (provisioning.py)
 DATASOURCE_TYPE = "prometheus"
 GRID_COLUMNS = 24
 
@@ -36,6 +37,7 @@ class Query:
 @dataclass(frozen=True)
 class Panel:
     """One query panel. ``viz``: timeseries | stat | state-timeline | table."""
+
     title: str
     queries: tuple[Query, ...]
     viz: str = "timeseries"
@@ -71,6 +73,7 @@ class Variable:
 
     Values are never looked up in Prometheus: a catalog entry without metrics must show
     as an empty panel, not vanish from the picker."""
+
     name: str
     label: str
     values: tuple[str, ...]
@@ -104,13 +107,20 @@ def _datasource() -> dm.DataSourceRef:
 
 
 def _thresholds(steps: tuple[tuple[float | None, str], ...]) -> gd.ThresholdsConfig:
-    return gd.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(
-        [dm.Threshold(value=v, color=c) for v, c in steps])
+    return (
+        gd.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps([dm.Threshold(value=v, color=c) for v, c in steps])
+    )
 
 
 def _mappings(mappings: dict[str, tuple[str, str]]) -> list[dm.ValueMap]:
-    return [dm.ValueMap(options={value: dm.ValueMappingResult(text=text, color=color, index=i)
-                                 for i, (value, (text, color)) in enumerate(mappings.items())})]
+    return [
+        dm.ValueMap(
+            options={
+                value: dm.ValueMappingResult(text=text, color=color, index=i)
+                for i, (value, (text, color)) in enumerate(mappings.items())
+            }
+        )
+    ]
 
 
 _VIZ = {"timeseries": gts.Panel, "stat": gstat.Panel, "state-timeline": gstate.Panel, "table": gtable.Panel}
@@ -121,8 +131,15 @@ def _query_panel(panel: Panel, panel_id: int) -> Any:
         raise ValueError(f"panel {panel.title!r}: unknown viz {panel.viz!r} (known: {', '.join(_VIZ)})")
     if not panel.queries:
         raise ValueError(f"panel {panel.title!r} has no query")
-    builder = (_VIZ[panel.viz]().id(panel_id).title(panel.title).datasource(_datasource())
-               .span(panel.width).height(panel.height).unit(panel.unit))
+    builder = (
+        _VIZ[panel.viz]()
+        .id(panel_id)
+        .title(panel.title)
+        .datasource(_datasource())
+        .span(panel.width)
+        .height(panel.height)
+        .unit(panel.unit)
+    )
     if panel.description:
         builder = builder.description(panel.description)
     for i, query in enumerate(panel.queries):
@@ -144,8 +161,15 @@ def _query_panel(panel: Panel, panel_id: int) -> Any:
 
 
 def _text_panel(panel: Text, panel_id: int) -> Any:
-    return (gtext.Panel().id(panel_id).title(panel.title).span(panel.width).height(panel.height)
-            .mode(text_model.TextMode.MARKDOWN).content(panel.markdown))
+    return (
+        gtext.Panel()
+        .id(panel_id)
+        .title(panel.title)
+        .span(panel.width)
+        .height(panel.height)
+        .mode(text_model.TextMode.MARKDOWN)
+        .content(panel.markdown)
+    )
 
 
 def _variable(var: Variable) -> Any:
@@ -157,18 +181,32 @@ def _variable(var: Variable) -> Any:
         return gd.ConstantVariable(var.name).label(var.label).value(var.values[0])
     options = [dm.VariableOption(selected=False, text=v, value=v) for v in var.values]
     builder = gd.CustomVariable(var.name).label(var.label).values(",".join(var.values)).multi(True).options(options)
-    if var.include_all:   # opens on All
+    if var.include_all:  # opens on All
         return builder.include_all(True).current(dm.VariableOption(selected=True, text=["All"], value=["$__all"]))
     return builder.current(dm.VariableOption(selected=True, text=[var.values[0]], value=[var.values[0]]))
 
 
 def render(spec: Dashboard) -> dict[str, Any]:
     """Grafana dashboard JSON (a plain dict) for ``spec``."""
-    builder = (gd.Dashboard(spec.title).uid(spec.uid).description(spec.description).tags(list(spec.tags))
-               .time(spec.time_from, "now").refresh("1m").timezone("browser").readonly()
-               .tooltip(dm.DashboardCursorSync.CROSSHAIR)
-               .link(gd.DashboardLink("NovaOps").type(dm.DashboardLinkType.DASHBOARDS).tags(["novaops"])
-                     .as_dropdown(True).keep_time(True).include_vars(False)))
+    builder = (
+        gd.Dashboard(spec.title)
+        .uid(spec.uid)
+        .description(spec.description)
+        .tags(list(spec.tags))
+        .time(spec.time_from, "now")
+        .refresh("1m")
+        .timezone("browser")
+        .readonly()
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+        .link(
+            gd.DashboardLink("NovaOps")
+            .type(dm.DashboardLinkType.DASHBOARDS)
+            .tags(["novaops"])
+            .as_dropdown(True)
+            .keep_time(True)
+            .include_vars(False)
+        )
+    )
     for var in spec.variables:
         builder = builder.with_variable(_variable(var))
     panel_id = 0
@@ -177,8 +215,8 @@ def render(spec: Dashboard) -> dict[str, Any]:
         builder = builder.with_row(gd.Row(row.title).id(panel_id))
         for panel in row.panels:
             panel_id += 1
-            builder = builder.with_panel(_text_panel(panel, panel_id) if isinstance(panel, Text)
-                                         else _query_panel(panel, panel_id))
+            builder = builder.with_panel(
+                _text_panel(panel, panel_id) if isinstance(panel, Text) else _query_panel(panel, panel_id)
+            )
     # Through the SDK's encoder, then back to plain JSON types.
     return json.loads(json.dumps(builder.build(), cls=JSONEncoder))
-

@@ -11,6 +11,7 @@ built for, without a Grafana server (Grafana cannot run on the CI machines).
 - Panel ids are unique (rows and panels inside collapsed rows included); panels fit the
   24-column grid without overlapping; every $variable a query uses is defined.
 """
+
 from __future__ import annotations
 
 import enum
@@ -31,8 +32,17 @@ from components.dashboards.spec import DATASOURCE_TYPE, DATASOURCE_UID, GRID_COL
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 VARIABLE_RE = re.compile(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))")
 # Variables Grafana itself defines for every dashboard.
-GRAFANA_VARIABLES = {"__rate_interval", "__interval", "__interval_ms", "__range", "__range_s", "__range_ms",
-                     "__dashboard", "__from", "__to"}
+GRAFANA_VARIABLES = {
+    "__rate_interval",
+    "__interval",
+    "__interval_ms",
+    "__range",
+    "__range_s",
+    "__range_ms",
+    "__dashboard",
+    "__from",
+    "__to",
+}
 NO_QUERY_PANELS = {"row", "text"}
 
 cogplugins.register_default_plugins()
@@ -41,8 +51,10 @@ cogplugins.register_default_plugins()
 class DashboardInvalid(ValueError):
     def __init__(self, uid: str, problems: list[str]):
         self.uid, self.problems = uid, problems
-        super().__init__(f"dashboard {uid!r} is not valid for Grafana {sdk_grafana_version()} "
-                         f"({len(problems)} problem(s)):\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__(
+            f"dashboard {uid!r} is not valid for Grafana {sdk_grafana_version()} "
+            f"({len(problems)} problem(s)):\n" + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 def sdk_grafana_version() -> str:
@@ -92,7 +104,11 @@ def _type_problems(value: Any, hint: Any, path: str) -> list[str]:
         if not isinstance(value, dict):
             return [f"{path}: expected a map, got {type(value).__name__}"]
         key_t, value_t = typing.get_args(hint) or (typing.Any, typing.Any)
-        return [p for k, v in value.items() for p in _type_problems(k, key_t, f"{path} key") + _type_problems(v, value_t, f"{path}.{k}")]
+        return [
+            p
+            for k, v in value.items()
+            for p in _type_problems(k, key_t, f"{path} key") + _type_problems(v, value_t, f"{path}.{k}")
+        ]
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         try:
             hint(value)
@@ -130,7 +146,7 @@ def _all_panels(dashboard: dict) -> list[dict]:
     out = []
     for panel in dashboard.get("panels") or []:
         out.append(panel)
-        out += panel.get("panels") or []   # panels inside a collapsed row
+        out += panel.get("panels") or []  # panels inside a collapsed row
     return out
 
 
@@ -140,7 +156,7 @@ def _json_diff(a: Any, b: Any, path: str = "$") -> list[str]:
         out = [f"{path}.{k}: not in the Grafana schema (the SDK dropped it)" for k in sorted(a.keys() - b.keys())]
         return out + [p for k in sorted(a.keys() & b.keys()) for p in _json_diff(a[k], b[k], f"{path}.{k}")]
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [p for i, (x, y) in enumerate(zip(a, b)) for p in _json_diff(x, y, f"{path}[{i}]")]
+        return [p for i, (x, y) in enumerate(zip(a, b, strict=True)) for p in _json_diff(x, y, f"{path}[{i}]")]
     return [] if a == b else [f"{path}: {a!r} reads back as {b!r}"]
 
 
@@ -150,8 +166,10 @@ def problems(dashboard: dict, datasource_uid: str = DATASOURCE_UID) -> list[str]
     if not UID_RE.match(str(uid)):
         found.append(f"uid {uid!r}: Grafana wants 1-40 letters, digits, '-' or '_'")
     if dashboard.get("schemaVersion") != schema_version():
-        found.append(f"schemaVersion {dashboard.get('schemaVersion')!r}: Grafana {sdk_grafana_version()} "
-                     f"dashboards are schemaVersion {schema_version()}")
+        found.append(
+            f"schemaVersion {dashboard.get('schemaVersion')!r}: Grafana {sdk_grafana_version()} "
+            f"dashboards are schemaVersion {schema_version()}"
+        )
 
     decoded = dm.Dashboard.from_json(dashboard)
     found += _json_diff(dashboard, json.loads(json.dumps(decoded, cls=JSONEncoder)))

@@ -10,6 +10,7 @@ INTERFACE declares for that part; it never tests an engine's name. A unit test p
 every package provides every part its role requires (tests/unit/test_engine_interface.py),
 and another that generic modules hold no engine-name literal.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -22,12 +23,12 @@ from components.kinds import Kind
 # role (Kind.role) -> part -> the names that part's module must define.
 INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
     "database": {
-        "files": ("member_files",),             # config files + command of one member
+        "files": ("member_files",),  # config files + command of one member
         "dashboards": ("rows", "leader_expr", "LEADERS", "BACKUPS"),  # components/dashboards/panels.py
-        "status": ("read",),                    # status rows from the engine's own API
+        "status": ("read",),  # status rows from the engine's own API
         "workload": ("endpoint", "client", "REACHED_THROUGH"),  # novaload's endpoint + client; runbooks' map
-        "drills": ("drills", "archiving"),     # its tiers' drills; the tiers archiving to the backup host
-        "failures": ("FAILURE_MODES",),         # runbooks' failure-mode table rows
+        "drills": ("drills", "archiving"),  # its tiers' drills; the tiers archiving to the backup host
+        "failures": ("FAILURE_MODES",),  # runbooks' failure-mode table rows
         # novaops-prober's probe of its Probe.protocol, plus NEEDS (may be empty); see engines/probing.py
         "probe": ("PROTOCOL", "probe"),
     },

@@ -12,6 +12,7 @@ engines' probe modules, as ``novaops_probe_<protocol>.py``. A probe module defin
     ready()                  optional: imports what the probe needs that the standard library has
                              not, so the first probe does not time the import
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class ProbeFailed(Exception):
 @dataclass(frozen=True)
 class Target:
     """One service to probe, as the prober's config lists it."""
+
     tier: str
     service: str
     kind: str

@@ -1,4 +1,5 @@
 """Quoting and dumping helpers the engines' config renderers share."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """promtool check rules + promtool test rules on the prometheus_alerts role's files, in a
 throwaway novaops/prometheus:molecule container (files mounted read-only, removed after)."""
+
 from __future__ import annotations
 
 import shutil
@@ -20,17 +21,40 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture(scope="module", autouse=True)
 def prometheus_image():
-    subprocess.run([sys.executable, "-m", "tools.build_images", "prometheus"], cwd=ROOT, check=True,
-                   capture_output=True, timeout=900)
+    subprocess.run(
+        [sys.executable, "-m", "tools.build_images", "prometheus"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
 
 
 def promtool(*args: str, workdir: str = "/alerting") -> subprocess.CompletedProcess:
     name = f"novaops-promtool-{uuid.uuid4().hex[:10]}"
     try:
         return subprocess.run(
-            [DOCKER, "run", "--rm", "--name", name, "--network", "none", "-v", f"{FILES}:/alerting:ro",
-             "-w", workdir, "--entrypoint", "promtool", IMAGE, *args],
-            capture_output=True, text=True, timeout=300)
+            [
+                DOCKER,
+                "run",
+                "--rm",
+                "--name",
+                name,
+                "--network",
+                "none",
+                "-v",
+                f"{FILES}:/alerting:ro",
+                "-w",
+                workdir,
+                "--entrypoint",
+                "promtool",
+                IMAGE,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         subprocess.run([DOCKER, "rm", "-f", name], capture_output=True, timeout=60)
 

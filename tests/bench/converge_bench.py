@@ -6,6 +6,7 @@ On a freshly provisioned stack (data volumes deleted first, unless --reuse), run
 `ansible-playbook site.yml` twice and prints the first converge time, the idempotent re-run
 time (target <= 60 s) and the changed count and task results of each run.
 """
+
 from __future__ import annotations
 
 import argparse

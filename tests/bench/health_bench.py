@@ -11,6 +11,7 @@ p50/p99 come from histogram_quantile over the summed bucket increases of the win
 are interpolated within the prober's buckets (1, 2.5, 5, 7.5, 10, 15, 20, 30, 50, 75, 100 ms ...).
 A failed probe is observed as its full timeout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ from tools.http_json import http_json
 QUANTILE = "histogram_quantile({q}, sum by (tier, le) (increase(novaops_probe_duration_seconds_bucket[{w}s])))"
 PROBES = "sum by (tier) (increase(novaops_probe_duration_seconds_count[{w}s]))"
 SUCCESS = "avg by (tier) (avg_over_time(novaops_probe_success[{w}s]))"
-MIN_WINDOW_S = 60   # four scrapes at the 15 s interval
+MIN_WINDOW_S = 60  # four scrapes at the 15 s interval
 MAX_WINDOW_S = 3600
 
 
@@ -42,6 +43,7 @@ def query(prometheus: str, expr: str, at: float) -> dict[str, float]:
 
 def measure(prometheus: str, window: int, end: float) -> list[dict]:
     """One row per tier and one over every probe of the window ending at ``end``."""
+
     def quantile(q: float, by: str) -> dict[str, float]:
         return query(prometheus, QUANTILE.format(q=q, w=window).replace("by (tier, le)", f"by ({by})"), end)
 
@@ -50,11 +52,25 @@ def measure(prometheus: str, window: int, end: float) -> list[dict]:
     probes = query(prometheus, PROBES.format(w=window), end)
     success = query(prometheus, SUCCESS.format(w=window), end)
     nan = float("nan")
-    rows = [{"tier": t, "probes": round(probes[t]), "success": success.get(t),
-             "p50_ms": p50.get(t, nan) * 1000, "p99_ms": p99.get(t, nan) * 1000} for t in sorted(probes)]
-    rows.append({"tier": "all tiers", "probes": round(sum(probes.values())),
-                 "success": sum(success.values()) / len(success) if success else None,
-                 "p50_ms": all50.get("all", nan) * 1000, "p99_ms": all99.get("all", nan) * 1000})
+    rows = [
+        {
+            "tier": t,
+            "probes": round(probes[t]),
+            "success": success.get(t),
+            "p50_ms": p50.get(t, nan) * 1000,
+            "p99_ms": p99.get(t, nan) * 1000,
+        }
+        for t in sorted(probes)
+    ]
+    rows.append(
+        {
+            "tier": "all tiers",
+            "probes": round(sum(probes.values())),
+            "success": sum(success.values()) / len(success) if success else None,
+            "p50_ms": all50.get("all", nan) * 1000,
+            "p99_ms": all99.get("all", nan) * 1000,
+        }
+    )
     return rows
 
 
@@ -88,13 +104,16 @@ def render(rows: list[dict], title: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", default=os.environ.get("STACK", "dev"))
-    parser.add_argument("--window", type=int, default=300, help=f"seconds measured ({MIN_WINDOW_S}..{MAX_WINDOW_S}, default 300)")
+    parser.add_argument(
+        "--window", type=int, default=300, help=f"seconds measured ({MIN_WINDOW_S}..{MAX_WINDOW_S}, default 300)"
+    )
     parser.add_argument("--during", metavar="CMD", help="a workload command to measure under (stopped after --window)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not MIN_WINDOW_S <= args.window <= MAX_WINDOW_S:
         parser.error(f"--window must be from {MIN_WINDOW_S} to {MAX_WINDOW_S} seconds (got {args.window})")
     from tools.status import stack_outputs
+
     prometheus = (stack_outputs(args.stack).get("monitoring") or {}).get("prometheus")
     if not prometheus:
         print(f"health_bench: stack {args.stack!r} publishes no Prometheus address", file=sys.stderr)
@@ -103,12 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         start, end, code = run_during(args.during, args.window)
         window = int(end - start)
         if window < MIN_WINDOW_S:
-            print(f"health_bench: {args.during!r} ran {window} s (exit {code}); at least {MIN_WINDOW_S} s are needed",
-                  file=sys.stderr)
+            print(
+                f"health_bench: {args.during!r} ran {window} s (exit {code}); at least {MIN_WINDOW_S} s are needed",
+                file=sys.stderr,
+            )
             return 1
-        time.sleep(20)   # the last scrape of the window lands in Prometheus
-        title = f"stack {args.stack}: probe latency over {window} s while running {args.during!r}" + \
-                (f" (exit {code})" if code is not None else " (stopped at the end of the window)")
+        time.sleep(20)  # the last scrape of the window lands in Prometheus
+        title = f"stack {args.stack}: probe latency over {window} s while running {args.during!r}" + (
+            f" (exit {code})" if code is not None else " (stopped at the end of the window)"
+        )
     else:
         end, window = time.time(), args.window
         title = f"stack {args.stack}: probe latency over the last {window} s (idle unless something else ran)"

@@ -7,6 +7,7 @@ cold stack up with images already built, warm re-up with nothing changed,
 the stack's peak memory (sum of each container's cgroup peak), teardown with data,
 and the unit-test wall time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cgroup_peak_bytes(container_id: str) -> int | None:
-    for path in (f"/sys/fs/cgroup/memory/docker/{container_id}/memory.max_usage_in_bytes",   # cgroup v1
-                 f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.peak"):      # cgroup v2
+    for path in (
+        f"/sys/fs/cgroup/memory/docker/{container_id}/memory.max_usage_in_bytes",  # cgroup v1
+        f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.peak",
+    ):  # cgroup v2
         p = Path(path)
         if p.exists():
             return int(p.read_text().strip())
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.monotonic()
     first = realize(str(ROOT), args.stack, overrides, out=quiet)
     built = first.count("created") and [a for a in first.actions if a.kind == "image" and a.action == "created"]
-    if built:   # images were not cached: that run is a build, not the cold up asked for
+    if built:  # images were not cached: that run is a build, not the cold up asked for
         rows.append(("image build + first up", f"{time.monotonic() - t:.1f} s ({len(built)} images built)"))
         teardown(str(ROOT), args.stack, delete_data=True, out=quiet)
         cold = realize(str(ROOT), args.stack, overrides, out=quiet)
@@ -69,10 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("cold up (images cached, empty volumes)", f"{cold.elapsed:.1f} s ({cold.count('created')} created)"))
 
     warm = realize(str(ROOT), args.stack, overrides, out=quiet)
-    rows.append(("warm re-up, nothing changed", f"{warm.elapsed:.1f} s ({warm.count('unchanged')} unchanged, "
-                                                f"{warm.count('created') + warm.count('replaced')} created/replaced)"))
+    rows.append(
+        (
+            "warm re-up, nothing changed",
+            f"{warm.elapsed:.1f} s ({warm.count('unchanged')} unchanged, "
+            f"{warm.count('created') + warm.count('replaced')} created/replaced)",
+        )
+    )
 
-    time.sleep(10)   # let every service settle before reading memory
+    time.sleep(10)  # let every service settle before reading memory
     peak, current, counted = stack_memory(client, args.stack)
     rows.append(("stack memory: sum of container peaks", f"{peak / 2**20:.0f} MiB over {counted} containers"))
     rows.append(("stack memory: current usage", f"{current / 2**20:.0f} MiB"))
@@ -83,8 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("teardown (containers, networks, volumes)", f"{time.monotonic() - t:.1f} s"))
 
     t = time.monotonic()
-    unit = subprocess.run([sys.executable, "-m", "pytest", "tests/unit", "-q", "-p", "no:cacheprovider"],
-                          cwd=ROOT, capture_output=True, text=True)
+    unit = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/unit", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     summary = (unit.stdout.strip().splitlines() or ["?"])[-1]
     rows.append(("unit tests (pulumi mocks, validation)", f"{time.monotonic() - t:.1f} s ({summary})"))
 

@@ -4,6 +4,7 @@ Set-up first removes leftovers of an earlier run by label; teardown deletes the
 stack with its data unless NOVAOPS_KEEP_E2E=1. NOVAOPS_E2E_REUSE=1 runs the tests against the
 stack as it is already up, and leaves it.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,15 +20,16 @@ import pytest
 from tools.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK = os.environ.get("NOVAOPS_E2E_STACK", "e2e")   # another Pulumi.<stack>.yaml, e.g. to run beside a live e2e
+STACK = os.environ.get("NOVAOPS_E2E_STACK", "e2e")  # another Pulumi.<stack>.yaml, e.g. to run beside a live e2e
 
 
 # The Ansible converge of the e2e stack and everything that needs it (operated checks, dashboards'
 # live queries, the drills' CI subset) run by default; NOVAOPS_ANSIBLE_TESTS=0 leaves them out
 # (a quick provisioning-only run).
 ANSIBLE_TESTS = os.environ.get("NOVAOPS_ANSIBLE_TESTS", "1") != "0"
-needs_converge = pytest.mark.skipif(not ANSIBLE_TESTS,
-                                    reason="NOVAOPS_ANSIBLE_TESTS=0: the converged stack's suites are left out")
+needs_converge = pytest.mark.skipif(
+    not ANSIBLE_TESTS, reason="NOVAOPS_ANSIBLE_TESTS=0: the converged stack's suites are left out"
+)
 
 
 @dataclass
@@ -65,6 +67,7 @@ def stack() -> Stack:
         # A stack already brought up with `python -m tools.stackctl up --stack <stack>`: used as it
         # is and left up (for iterating on tests; the full run starts from nothing).
         from tools.realizer import load_outputs
+
         yield Stack(STACK, load_outputs(str(ROOT), STACK, show_secrets=True), 0.0)
         return
     client = docker.from_env()
@@ -92,6 +95,7 @@ def patroni_tiers(stack: str = STACK) -> list[str]:
     """Patroni tiers of the stack, from the catalog and its stack config (never restated by hand)."""
     from components.model import build_topology
     from components.stack_files import load_stack_file
+
     return [k for k, t in build_topology(stack, load_stack_file(stack)).tiers.items() if t.engine.name == "patroni"]
 
 
@@ -99,10 +103,13 @@ def patroni_tiers(stack: str = STACK) -> list[str]:
 def converged(stack):
     """site.yml applied twice to the e2e stack (the operated stack every later e2e module uses)."""
     from tools.ansible_run import run_playbook
+
     first = run_playbook(stack.name)
     assert first.ok, f"first converge failed:\n{first.stdout[-8000:]}\n{first.stderr[-2000:]}"
     second = run_playbook(stack.name)
     assert second.ok, f"second converge failed:\n{second.stdout[-8000:]}\n{second.stderr[-2000:]}"
-    print(f"\nansible: first converge {first.seconds:.1f}s, changed={first.changed}; "
-          f"re-run {second.seconds:.1f}s, changed={second.changed}")
+    print(
+        f"\nansible: first converge {first.seconds:.1f}s, changed={first.changed}; "
+        f"re-run {second.seconds:.1f}s, changed={second.changed}"
+    )
     return {"first": first.recap, "second": second.recap, "second_output": second.stdout}

@@ -13,6 +13,7 @@ on an already running and configured stack (see conftest.py). 420 queries, 10-30
 Panels on the prober's metrics (novaops_probe_*, novaops:probe_*) are expected to fail only
 while that Prometheus has never seen novaops_probe_success at all (the prober not merged yet).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,6 +39,7 @@ CATALOG_VALUE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 def _grafana_builtins() -> dict[str, str]:
     from components.engines.monitoring.files import SCRAPE_INTERVAL
+
     scrape_s = int(SCRAPE_INTERVAL.rstrip("s"))
     # Grafana: $__rate_interval = max($__interval + scrape interval, 4 * scrape interval); $__interval is
     # at least the datasource's timeInterval (the scrape interval).
@@ -48,13 +50,17 @@ def _dashboards() -> dict[str, dict]:
     from components.dashboards import render_dashboards
     from components.model import build_topology
     from components.stack_files import load_stack_file
+
     return render_dashboards(build_topology(STACK, load_stack_file(STACK)))
 
 
 DASHBOARDS = _dashboards()
-PANELS = [(uid, panel) for uid, d in DASHBOARDS.items()
-          for panel in [p for top in d["panels"] for p in (top, *(top.get("panels") or []))]
-          if panel.get("targets")]
+PANELS = [
+    (uid, panel)
+    for uid, d in DASHBOARDS.items()
+    for panel in [p for top in d["panels"] for p in (top, *(top.get("panels") or []))]
+    if panel.get("targets")
+]
 
 
 def _panel_id(item: tuple[str, dict]) -> str:
@@ -88,6 +94,7 @@ def interpolate(expr: str, values: dict[str, str]) -> str:
         if name not in values:
             raise AssertionError(f"${name} is not defined")
         return values[name]
+
     return re.sub(r"\$(?:\{(\w+)\}|(\w+))", sub, expr)
 
 
@@ -101,7 +108,7 @@ class Prometheus:
         try:
             with urllib.request.urlopen(url, timeout=30) as resp:
                 return json.loads(resp.read())
-        except urllib.error.HTTPError as exc:   # 400/422: the body says why (parse error, bad range)
+        except urllib.error.HTTPError as exc:  # 400/422: the body says why (parse error, bad range)
             return json.loads(exc.read() or b"{}") or {"status": "error", "error": str(exc)}
 
     def series(self, expr: str) -> list[dict]:
@@ -152,13 +159,16 @@ def test_panel_queries_parse_and_return_series(prometheus, prober_seen, uid, pan
                 failures.append(f"{target['refId']} {values}: no series\n    {expr}")
     assert not failures, f"{uid} panel {panel['id']} {panel['title']!r}:\n" + "\n".join(failures)
     if waiting_for_prober:
-        pytest.xfail(f"{PROBE_METRIC} has never been in this Prometheus (prober not deployed): "
-                     f"{len(waiting_for_prober)} probe queries returned nothing")
+        pytest.xfail(
+            f"{PROBE_METRIC} has never been in this Prometheus (prober not deployed): "
+            f"{len(waiting_for_prober)} probe queries returned nothing"
+        )
 
 
 def test_overview_shows_every_database_service(prometheus):
     from components.model import build_topology
     from components.stack_files import load_stack_file
+
     topology = build_topology(STACK, load_stack_file(STACK))
     members = {m.key for t in topology.tiers.values() for m in t.members}
     overview = DASHBOARDS["novaops-overview"]

@@ -13,6 +13,7 @@ minimum DCS ttl (20 s, see roles/patroni/README.md), and a full replica makes co
 while it crash-loops: both asserted <= 30 s here and reported against the 10 s target in the
 results table.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,12 +35,14 @@ FULL_REPLICA_WRITE_WAIT_BOUND_S = 30.0
 def drill_names() -> list[str]:
     from tests.e2e.conftest import STACK
     from tools.drills.drills import catalog, topology_tiers
+
     return [d.name for d in catalog(topology_tiers(STACK)) if ALL or d.ci]
 
 
 @pytest.fixture(scope="module")
 def drill_ctx(stack, converged):
     from tools.drills.runner import Ctx
+
     return Ctx(stack.name, sessions=150)
 
 
@@ -47,6 +50,7 @@ def drill_ctx(stack, converged):
 def test_drill(drill_ctx, name):
     from tools.drills.drills import catalog, stack_tiers
     from tools.drills.runner import TARGET_DETECTION_S, TARGET_MTTR_S, Result, write_results
+
     drill = next(d for d in catalog(stack_tiers(drill_ctx)) if d.name == name)
     result = Result(drill.name, drill.runbook, drill.playbook)
     # As `python -m tools.drills`: the previous drill's alerts resolved at the receiver first.

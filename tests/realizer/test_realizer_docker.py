@@ -78,7 +78,11 @@ def test_limits_restart_and_healthcheck(up):
     hc = app["Config"]["Healthcheck"]
     assert hc["Test"] == ["CMD", "test", "-f", "/etc/rtest/app.conf"]
     assert (hc["Interval"], hc["Timeout"], hc["StartPeriod"], hc["Retries"]) == (
-        1_000_000_000, 2_000_000_000, 1_500_000_000, 3)
+        1_000_000_000,
+        2_000_000_000,
+        1_500_000_000,
+        3,
+    )
     worker = inspect(up["client"], "rtest-worker")
     assert worker["HostConfig"]["RestartPolicy"]["Name"] in ("", "no")
     assert worker["Config"]["Labels"]["novaops.realizer.destroy-grace-seconds"] == "1"
@@ -179,8 +183,9 @@ def test_unhealthy_container_fails_naming_it(docker_client, tmp_path):
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "tools.realizer", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.realizer", *args], cwd=REPO, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def test_cli_up_outputs_down_and_error_exit(docker_client, tmp_path, free_port):
@@ -205,7 +210,17 @@ def test_cli_up_outputs_down_and_error_exit(docker_client, tmp_path, free_port):
     r = _cli(*common, "down", *sd, "--delete-data", env=env)
     assert r.returncode == 0 and "deleted    volume          rtest-data" in r.stdout
     # an unsupported input: non-zero exit, message naming the key and the container, nothing created
-    r = _cli("--project-dir", FIXTURE_BAD, "up", "--stack", "rtest-bad", "--state-dir", str(tmp_path),
-             "--config", "mode=unknown-key", env=env)
+    r = _cli(
+        "--project-dir",
+        FIXTURE_BAD,
+        "up",
+        "--stack",
+        "rtest-bad",
+        "--state-dir",
+        str(tmp_path),
+        "--config",
+        "mode=unknown-key",
+        env=env,
+    )
     assert r.returncode == 1 and "'gpus'" in r.stderr and "rtest-bad-c" in r.stderr
     assert docker_client.api.containers(all=True, filters={"label": f"{LABEL}=rtest-bad"}) == []

@@ -23,11 +23,14 @@ def _evaluate(project_dir, stack, overrides, tmp_path):
     return evaluate(project, stack, cfg, state, lambda s: None), state
 
 
-@pytest.mark.parametrize("mode,needle", [
-    ("service", "docker:index/service:Service"),
-    ("invoke", "invoke 'docker:index/getNetwork:getNetwork'"),
-    ("ssh-provider", "ssh://deploy@example.invalid"),
-])
+@pytest.mark.parametrize(
+    "mode,needle",
+    [
+        ("service", "docker:index/service:Service"),
+        ("invoke", "invoke 'docker:index/getNetwork:getNetwork'"),
+        ("ssh-provider", "ssh://deploy@example.invalid"),
+    ],
+)
 def test_refused_programs(tmp_path, mode, needle):
     with pytest.raises(RealizerError) as exc:
         _evaluate(FIXTURE_BAD, "rtest-bad", [f"mode={mode}"], tmp_path)
@@ -57,7 +60,12 @@ def test_fixture_records_wire_inputs_and_reuses_generated_values(tmp_path):
     assert ev.outputs["limits"] == ({"memoryMb": 64, "tags": ["a", "b"]}, False)
     assert ("created", "RandomPassword", "db-password") in ev.generated_actions
     # same state, second run: same password (state reuse), nothing regenerated
-    ev2 = evaluate(load_project(FIXTURE), "rtest", load_stack_config(load_project(FIXTURE), "rtest",
-                                                                      ["localPort=1234"]), state, lambda s: None)
+    ev2 = evaluate(
+        load_project(FIXTURE),
+        "rtest",
+        load_stack_config(load_project(FIXTURE), "rtest", ["localPort=1234"]),
+        state,
+        lambda s: None,
+    )
     assert ev2.outputs["password"] == (password, True)
     assert ("unchanged", "RandomPassword", "db-password") in ev2.generated_actions

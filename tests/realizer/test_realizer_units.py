@@ -24,8 +24,13 @@ RECORDED_CONTAINER = {
     "command": ["novaops-run", "app", "serve"],
     "destroyGraceSeconds": 30.0,
     "envs": {S: SECRET, "value": ["P=hunter2", "A=1"]},
-    "healthcheck": {"interval": "1s", "startPeriod": "2s", "timeout": "500ms", "retries": 3.0,
-                    "tests": ["CMD", "true"]},
+    "healthcheck": {
+        "interval": "1s",
+        "startPeriod": "2s",
+        "timeout": "500ms",
+        "retries": 3.0,
+        "tests": ["CMD", "true"],
+    },
     "hostname": "rtest-c",
     "image": "novaops-rtest/x:1",
     "memory": 64.0,
@@ -35,10 +40,13 @@ RECORDED_CONTAINER = {
     "networksAdvanced": [{"aliases": ["x"], "name": "rtest-net"}, {"name": "rtest-back"}],
     "ports": [{"external": 8080.0, "internal": 80.0, "ip": "127.0.0.1", "protocol": "tcp"}, {"internal": 9090.0}],
     "restart": "unless-stopped",
-    "uploads": {S: SECRET, "value": [
-        {"content": "secretpw", "file": "/etc/x/app.conf", "permissions": "0600", "owner": "0"},
-        {"content": "plain", "file": "/etc/x/plain.conf", "permissions": "0644", "owner": "0"},
-    ]},
+    "uploads": {
+        S: SECRET,
+        "value": [
+            {"content": "secretpw", "file": "/etc/x/app.conf", "permissions": "0600", "owner": "0"},
+            {"content": "plain", "file": "/etc/x/plain.conf", "permissions": "0644", "owner": "0"},
+        ],
+    },
     "volumes": [{"volumeName": "rtest-data", "containerPath": "/data"}],
     "wait": True,
     "waitTimeout": 30.0,
@@ -46,11 +54,23 @@ RECORDED_CONTAINER = {
 
 
 # -- durations -------------------------------------------------------------------------------
-@pytest.mark.parametrize("text,ns", [
-    ("10s", 10_000_000_000), ("500ms", 500_000_000), ("1m30s", 90_000_000_000), ("1h", 3_600_000_000_000),
-    ("1.5s", 1_500_000_000), ("250us", 250_000), ("7ns", 7), ("0", 0), ("0s", 0), ("", 0), (None, 0),
-    ("2h45m0.5s", (2 * 3600 + 45 * 60) * 1_000_000_000 + 500_000_000),
-])
+@pytest.mark.parametrize(
+    "text,ns",
+    [
+        ("10s", 10_000_000_000),
+        ("500ms", 500_000_000),
+        ("1m30s", 90_000_000_000),
+        ("1h", 3_600_000_000_000),
+        ("1.5s", 1_500_000_000),
+        ("250us", 250_000),
+        ("7ns", 7),
+        ("0", 0),
+        ("0s", 0),
+        ("", 0),
+        (None, 0),
+        ("2h45m0.5s", (2 * 3600 + 45 * 60) * 1_000_000_000 + 500_000_000),
+    ],
+)
 def test_parse_duration(text, ns):
     assert wire.parse_duration(text) == ns
 
@@ -63,8 +83,11 @@ def test_parse_duration_rejects(bad):
 
 # -- secrets / numbers -----------------------------------------------------------------------
 def test_unwrap_nested_and_wrapped_lists():
-    value = {"a": {S: SECRET, "value": "x"}, "l": {S: SECRET, "value": [{"c": {S: SECRET, "value": "y"}}, "z"]},
-             "plain": [1.0, "q"]}
+    value = {
+        "a": {S: SECRET, "value": "x"},
+        "l": {S: SECRET, "value": [{"c": {S: SECRET, "value": "y"}}, "z"]},
+        "plain": [1.0, "q"],
+    }
     plain, found = wire.unwrap(value)
     assert found is True
     assert plain == {"a": "x", "l": [{"c": "y"}, "z"], "plain": [1.0, "q"]}
@@ -77,8 +100,12 @@ def test_unwrap_rejects_other_special_values():
 
 
 def test_ints():
-    assert wire.ints({"a": 64.0, "b": [1.0, 2.5], "c": True, "d": "3.0"}) == {"a": 64, "b": [1, 2.5], "c": True,
-                                                                               "d": "3.0"}
+    assert wire.ints({"a": 64.0, "b": [1.0, 2.5], "c": True, "d": "3.0"}) == {
+        "a": 64,
+        "b": [1, 2.5],
+        "c": True,
+        "d": "3.0",
+    }
     assert isinstance(wire.ints(8080.0), int)
 
 
@@ -92,8 +119,13 @@ def test_container_spec_from_recorded_inputs(tmp_path):
         {"internal": 80, "external": 8080, "ip": "127.0.0.1", "protocol": "tcp"},
         {"internal": 9090, "external": None, "ip": "0.0.0.0", "protocol": "tcp"},
     ]
-    assert c["healthcheck"] == {"test": ["CMD", "true"], "interval": 1_000_000_000, "timeout": 500_000_000,
-                                "start_period": 2_000_000_000, "retries": 3}
+    assert c["healthcheck"] == {
+        "test": ["CMD", "true"],
+        "interval": 1_000_000_000,
+        "timeout": 500_000_000,
+        "start_period": 2_000_000_000,
+        "retries": 3,
+    }
     assert c["restart"] == {"Name": "unless-stopped", "MaximumRetryCount": 0}
     assert c["networks"][0] == {"name": "rtest-net", "aliases": ["x"]}
     assert [u["mode"] for u in c["uploads"]] == [0o600, 0o644]
@@ -102,8 +134,12 @@ def test_container_spec_from_recorded_inputs(tmp_path):
     assert c["destroy_grace_seconds"] == 30
 
     create, host = spec.container_create_args(c, "rtest-u", "h" * 64)
-    assert create["labels"] == {"novaops.role": "app", spec.STACK_LABEL: "rtest-u", spec.HASH_LABEL: "h" * 64,
-                                spec.GRACE_LABEL: "30"}
+    assert create["labels"] == {
+        "novaops.role": "app",
+        spec.STACK_LABEL: "rtest-u",
+        spec.HASH_LABEL: "h" * 64,
+        spec.GRACE_LABEL: "30",
+    }
     assert create["ports"] == [(80, "tcp"), (9090, "tcp")]
     assert host["port_bindings"] == {"80/tcp": [("127.0.0.1", 8080)], "9090/tcp": [("0.0.0.0",)]}
     assert host["binds"] == ["rtest-data:/data:rw"]
@@ -124,14 +160,17 @@ def test_unknown_container_key_rejected(tmp_path):
     assert "container 'rtest-c'" in str(exc.value) and "'gpus'" in str(exc.value)
 
 
-@pytest.mark.parametrize("inputs,needle", [
-    ({"ports": [{"internal": 1, "hostIp": "x"}]}, "'hostIp'"),
-    ({"healthcheck": {"tests": ["CMD", "true"], "startInterval": "1s"}}, "'startInterval'"),
-    ({"networksAdvanced": [{"name": "n", "ipv6Address": "::1"}]}, "'ipv6Address'"),
-    ({"uploads": [{"file": "/x"}]}, "needs content"),
-    ({"restart": "sometimes"}, "restart"),
-    ({"labels": [{"label": "novaops.realizer.stack", "value": "x"}]}, "reserved"),
-])
+@pytest.mark.parametrize(
+    "inputs,needle",
+    [
+        ({"ports": [{"internal": 1, "hostIp": "x"}]}, "'hostIp'"),
+        ({"healthcheck": {"tests": ["CMD", "true"], "startInterval": "1s"}}, "'startInterval'"),
+        ({"networksAdvanced": [{"name": "n", "ipv6Address": "::1"}]}, "'ipv6Address'"),
+        ({"uploads": [{"file": "/x"}]}, "needs content"),
+        ({"restart": "sometimes"}, "restart"),
+        ({"labels": [{"label": "novaops.realizer.stack", "value": "x"}]}, "reserved"),
+    ],
+)
 def test_nested_rejections(tmp_path, inputs, needle):
     with pytest.raises(RealizerError, match=needle.replace("(", r"\(")):
         spec.container_spec({"name": "rtest-c", "image": "i", **inputs}, str(tmp_path))
@@ -139,11 +178,25 @@ def test_nested_rejections(tmp_path, inputs, needle):
 
 # pulumi-docker inputs the program never emits: refused by name, with no code carried for them.
 REFUSED_CONTAINER_INPUTS = [
-    ("mounts", [{"target": "/t", "type": "tmpfs"}]), ("tmpfs", {"/run": "size=1m"}), ("networkMode", "host"),
-    ("entrypoints", ["sh"]), ("init", True), ("user", "1000"), ("workingDir", "/w"), ("memorySwap", 128),
-    ("cpuShares", 512), ("shmSize", 64), ("capabilities", {"adds": ["NET_ADMIN"]}), ("privileged", True),
-    ("sysctls", {"net.core.somaxconn": "1024"}), ("ulimits", [{"name": "nofile", "soft": 1, "hard": 2}]),
-    ("logDriver", "none"), ("maxRetryCount", 5), ("stopTimeout", 5), ("start", False), ("rm", False),
+    ("mounts", [{"target": "/t", "type": "tmpfs"}]),
+    ("tmpfs", {"/run": "size=1m"}),
+    ("networkMode", "host"),
+    ("entrypoints", ["sh"]),
+    ("init", True),
+    ("user", "1000"),
+    ("workingDir", "/w"),
+    ("memorySwap", 128),
+    ("cpuShares", 512),
+    ("shmSize", 64),
+    ("capabilities", {"adds": ["NET_ADMIN"]}),
+    ("privileged", True),
+    ("sysctls", {"net.core.somaxconn": "1024"}),
+    ("ulimits", [{"name": "nofile", "soft": 1, "hard": 2}]),
+    ("logDriver", "none"),
+    ("maxRetryCount", 5),
+    ("stopTimeout", 5),
+    ("start", False),
+    ("rm", False),
 ]
 
 
@@ -153,16 +206,27 @@ def test_a_refused_container_input_names_itself(tmp_path, key, value):
         spec.container_spec({"name": "rtest-c", "image": "i", key: value}, str(tmp_path))
 
 
-@pytest.mark.parametrize("translate,inputs,where,key", [
-    (spec.network_spec, {"name": "n", "ipamConfigs": [{"subnet": "10.9.0.0/24"}]}, "network 'n'", "ipamConfigs"),
-    (spec.network_spec, {"name": "n", "attachable": True}, "network 'n'", "attachable"),
-    (spec.volume_spec, {"name": "v", "driverOpts": {"type": "tmpfs"}}, "volume 'v'", "driverOpts"),
-    (spec.remote_image_spec, {"name": "r:1", "platform": "linux/arm64"}, "remote image 'r:1'", "platform"),
-    (lambda i: spec.container_spec(i, "/"), {"name": "c", "image": "i", "uploads": [
-        {"file": "/x", "contentBase64": "eA=="}]}, "container 'c': uploads", "contentBase64"),
-    (lambda i: spec.container_spec(i, "/"), {"name": "c", "image": "i", "volumes": [
-        {"hostPath": "/tmp", "containerPath": "/t"}]}, "container 'c': volumes", "hostPath"),
-])
+@pytest.mark.parametrize(
+    "translate,inputs,where,key",
+    [
+        (spec.network_spec, {"name": "n", "ipamConfigs": [{"subnet": "10.9.0.0/24"}]}, "network 'n'", "ipamConfigs"),
+        (spec.network_spec, {"name": "n", "attachable": True}, "network 'n'", "attachable"),
+        (spec.volume_spec, {"name": "v", "driverOpts": {"type": "tmpfs"}}, "volume 'v'", "driverOpts"),
+        (spec.remote_image_spec, {"name": "r:1", "platform": "linux/arm64"}, "remote image 'r:1'", "platform"),
+        (
+            lambda i: spec.container_spec(i, "/"),
+            {"name": "c", "image": "i", "uploads": [{"file": "/x", "contentBase64": "eA=="}]},
+            "container 'c': uploads",
+            "contentBase64",
+        ),
+        (
+            lambda i: spec.container_spec(i, "/"),
+            {"name": "c", "image": "i", "volumes": [{"hostPath": "/tmp", "containerPath": "/t"}]},
+            "container 'c': volumes",
+            "hostPath",
+        ),
+    ],
+)
 def test_a_refused_input_of_any_resource_names_itself(translate, inputs, where, key):
     with pytest.raises(RealizerError, match=rf"{where}: input '{key}' is not supported"):
         translate(inputs)
@@ -196,15 +260,28 @@ def test_every_input_the_program_emits_is_accepted(tmp_path):
 def test_image_spec_builds_the_contexts_dockerfile(tmp_path):
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\n")
-    img = spec.image_spec({"imageName": "x:1", "skipPush": True, "buildOnPreview": False,
-                           "build": {"context": "app", "args": {"BASE_IMAGE": "b:1"}}}, str(tmp_path))
-    assert img == {"imageName": "x:1", "context": str(tmp_path / "app"),
-                   "dockerfile": str(tmp_path / "app" / "Dockerfile"), "args": {"BASE_IMAGE": "b:1"}}
+    img = spec.image_spec(
+        {
+            "imageName": "x:1",
+            "skipPush": True,
+            "buildOnPreview": False,
+            "build": {"context": "app", "args": {"BASE_IMAGE": "b:1"}},
+        },
+        str(tmp_path),
+    )
+    assert img == {
+        "imageName": "x:1",
+        "context": str(tmp_path / "app"),
+        "dockerfile": str(tmp_path / "app" / "Dockerfile"),
+        "args": {"BASE_IMAGE": "b:1"},
+    }
     with pytest.raises(RealizerError, match="does not push"):
         spec.image_spec({"imageName": "x:1", "build": {"context": "app"}}, str(tmp_path))
     with pytest.raises(RealizerError, match=r"image 'x:1': build: input 'dockerfile' is not supported"):
-        spec.image_spec({"imageName": "x:1", "skipPush": True,
-                         "build": {"context": "app", "dockerfile": "docker/app.Dockerfile"}}, str(tmp_path))
+        spec.image_spec(
+            {"imageName": "x:1", "skipPush": True, "build": {"context": "app", "dockerfile": "docker/app.Dockerfile"}},
+            str(tmp_path),
+        )
 
 
 def test_network_spec():
@@ -223,9 +300,18 @@ def _project(tmp_path, stack_doc, project_extra=""):
 
 
 def test_config_structured_values_become_json(tmp_path):
-    p = _project(tmp_path, {"config": {"proj:limits": {"mem": 64, "tags": ["a"]}, "flag": True, "n": 3,
-                                       "docker:host": "unix:///var/run/docker.sock"}},
-                 "config:\n  region:\n    default: here\n")
+    p = _project(
+        tmp_path,
+        {
+            "config": {
+                "proj:limits": {"mem": 64, "tags": ["a"]},
+                "flag": True,
+                "n": 3,
+                "docker:host": "unix:///var/run/docker.sock",
+            }
+        },
+        "config:\n  region:\n    default: here\n",
+    )
     cfg = load_stack_config(p, "dev")
     assert json.loads(cfg.values["proj:limits"]) == {"mem": 64, "tags": ["a"]}
     assert cfg.values["proj:flag"] == "true" and cfg.values["proj:n"] == "3"
@@ -291,8 +377,9 @@ def test_state_encryption(tmp_path, monkeypatch):
 
 # -- generators ------------------------------------------------------------------------------
 def test_random_password_honours_inputs():
-    pw = generators.random_password({"length": 40, "special": True, "overrideSpecial": "#%", "minSpecial": 5,
-                                     "minUpper": 3, "numeric": False}, "pw")["result"]
+    pw = generators.random_password(
+        {"length": 40, "special": True, "overrideSpecial": "#%", "minSpecial": 5, "minUpper": 3, "numeric": False}, "pw"
+    )["result"]
     assert len(pw) == 40
     assert sum(ch in "#%" for ch in pw) >= 5 and sum(ch.isupper() for ch in pw) >= 3
     assert not any(ch.isdigit() for ch in pw)
@@ -303,11 +390,14 @@ def test_random_password_honours_inputs():
         generators.random_string({"length": 2, "minUpper": 3}, "s")
 
 
-@pytest.mark.parametrize("inputs,prefix", [
-    ({"algorithm": "ED25519"}, "ssh-ed25519 "),
-    ({"algorithm": "RSA", "rsaBits": 2048}, "ssh-rsa "),
-    ({"algorithm": "ECDSA", "ecdsaCurve": "P256"}, "ecdsa-sha2-nistp256 "),
-])
+@pytest.mark.parametrize(
+    "inputs,prefix",
+    [
+        ({"algorithm": "ED25519"}, "ssh-ed25519 "),
+        ({"algorithm": "RSA", "rsaBits": 2048}, "ssh-rsa "),
+        ({"algorithm": "ECDSA", "ecdsaCurve": "P256"}, "ecdsa-sha2-nistp256 "),
+    ],
+)
 def test_private_key(inputs, prefix):
     k = generators.private_key(inputs, "key")
     assert k["publicKeyOpenssh"].startswith(prefix) and k["publicKeyOpenssh"].endswith("\n")
@@ -326,8 +416,9 @@ def test_base_refs_and_context_digest(tmp_path):
     (tmp_path / "ctx" / "skip.log").write_text("ignored")
     (tmp_path / "ctx" / ".dockerignore").write_text("*.log\n")
     df = tmp_path / "Dockerfile"
-    df.write_text("ARG BASE_IMAGE=novaops/base:1\nFROM --platform=linux/amd64 ${BASE_IMAGE} AS build\n"
-                  "FROM debian:trixie-slim\n")
+    df.write_text(
+        "ARG BASE_IMAGE=novaops/base:1\nFROM --platform=linux/amd64 ${BASE_IMAGE} AS build\nFROM debian:trixie-slim\n"
+    )
     img = {"context": str(tmp_path / "ctx"), "dockerfile": str(df), "args": {"X": "novaops/other:2"}}
     assert base_refs(img) == ["debian:trixie-slim", "novaops/base:1", "novaops/other:2"]
     d1 = context_digest(img, {"debian:trixie-slim": "sha256:1"})

@@ -1,5 +1,6 @@
 """Run the real Pulumi program under the realizer's recording mocks (tools/realizer/mocks.py), with
 fixed fake outputs, and read what it registered."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,10 @@ def uploads(container: Registered) -> dict[str, tuple[dict, bool]]:
     Pulumi marks the whole enclosing list secret when one element is, so either counts."""
     raw = container.inputs.get("uploads", [])
     list_secret = is_secret(raw)
-    return {reveal(u)["file"]: (reveal(u), list_secret or is_secret(u) or is_secret(u.get("content")))
-            for u in reveal_list(raw)}
+    return {
+        reveal(u)["file"]: (reveal(u), list_secret or is_secret(u) or is_secret(u.get("content")))
+        for u in reveal_list(raw)
+    }
 
 
 def reveal_list(value: Any) -> list:
@@ -55,8 +58,9 @@ class RecordingMocks(_Recording):
         if rec.type == "random:index/randomPassword:RandomPassword":
             outputs["result"] = self.generated.setdefault(rec.name, f"pw{len(self.generated):02d}" + "x" * 28)
         elif rec.type == "tls:index/privateKey:PrivateKey":
-            outputs.update(publicKeyOpenssh=FAKE_PUBLIC_KEY,
-                           privateKeyOpenssh="-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n")
+            outputs.update(
+                publicKeyOpenssh=FAKE_PUBLIC_KEY, privateKeyOpenssh="-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n"
+            )
         elif rec.type == "docker:index/image:Image":
             outputs["repoDigest"] = outputs["imageName"]
         return f"{rec.name}-id", outputs
@@ -64,8 +68,10 @@ class RecordingMocks(_Recording):
 
 def configure(stack: str, values: dict[str, Any], secret_keys: list[str] = ()) -> None:
     """Stack config as Pulumi hands it to the program: structured values as JSON."""
-    pulumi.runtime.set_all_config({full_key(PROJECT, k): to_config_string(v) for k, v in values.items()},
-                                  [full_key(PROJECT, k) for k in secret_keys])
+    pulumi.runtime.set_all_config(
+        {full_key(PROJECT, k): to_config_string(v) for k, v in values.items()},
+        [full_key(PROJECT, k) for k in secret_keys],
+    )
 
 
 def run_program(stack: str = "dev", values: dict[str, Any] | None = None, secret_keys: list[str] = ()):

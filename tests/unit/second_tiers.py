@@ -1,6 +1,7 @@
 """A test catalog: the dev catalog plus a second Valkey tier and a second Patroni tier, declared in
 the catalog alone. Every layer must cover them with no code change (tests/unit/test_catalog_only_tiers.py
 and the suites that import this)."""
+
 from __future__ import annotations
 
 import copy
@@ -13,18 +14,27 @@ from components import model
 
 VALKEY_TIER = "cache"
 PATRONI_TIER = "ledger"
-DIVISION = "tool-ecosystem"     # the division that uses both new tiers
+DIVISION = "tool-ecosystem"  # the division that uses both new tiers
 
 
 def second_tiers_catalog() -> dict[str, Any]:
     catalog = copy.deepcopy(model.load_catalog())
     catalog["tiers"][VALKEY_TIER] = {
-        "number": 8, "purpose": "second hot KV", "engine": "valkey", "members": 3, "memoryMb": 128,
+        "number": 8,
+        "purpose": "second hot KV",
+        "engine": "valkey",
+        "members": 3,
+        "memoryMb": 128,
         "publish": {"valkey": 16479, "sentinel": 26479},
     }
     catalog["tiers"][PATRONI_TIER] = {
-        "number": 9, "purpose": "second relational", "engine": "patroni", "members": 2, "memoryMb": 256,
-        "extensions": ["age"], "dependsOn": ["coordination"],
+        "number": 9,
+        "purpose": "second relational",
+        "engine": "patroni",
+        "members": 2,
+        "memoryMb": 256,
+        "extensions": ["age"],
+        "dependsOn": ["coordination"],
         "publish": {"postgres": 15472, "patroni": 18048, "node": 19148},
         "router": {"memoryMb": 128, "publish": {"primary": 15478, "replicas": 15479, "stats": 18448}},
     }

@@ -1,4 +1,5 @@
 """images/exporters/alert-receiver: run the script on a loopback port, no Docker."""
+
 from __future__ import annotations
 
 import json
@@ -24,16 +25,24 @@ def _free_port() -> int:
 
 
 def _payload(*alerts, status="firing"):
-    return {"version": "4", "receiver": "dev-webhook", "status": status, "groupKey": "{}:{}",
-            "alerts": [{"status": status, "labels": labels, "annotations": {}} for labels in alerts]}
+    return {
+        "version": "4",
+        "receiver": "dev-webhook",
+        "status": status,
+        "groupKey": "{}:{}",
+        "alerts": [{"status": status, "labels": labels, "annotations": {}} for labels in alerts],
+    }
 
 
 @pytest.fixture
 def receiver(tmp_path):
     port = _free_port()
     store = tmp_path / "alerts.jsonl"
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--listen", f"127.0.0.1:{port}", "--store", str(store),
-                             "--keep", "3"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--listen", f"127.0.0.1:{port}", "--store", str(store), "--keep", "3"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(50):
         try:
@@ -48,8 +57,9 @@ def receiver(tmp_path):
 
 
 def _post(base, body) -> dict:
-    req = urllib.request.Request(base + "/alerts", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(
+        base + "/alerts", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
     return json.load(urllib.request.urlopen(req, timeout=5))
 
 
@@ -60,14 +70,27 @@ def _get(base, path):
 def test_script_is_executable_stdlib_only():
     assert os.access(SCRIPT, os.X_OK)
     imports = [line for line in SCRIPT.read_text().splitlines() if line.startswith(("import ", "from "))]
-    allowed = {"__future__", "argparse", "collections", "json", "os", "signal", "sys", "threading", "time",
-               "http.server", "urllib.parse"}
+    allowed = {
+        "__future__",
+        "argparse",
+        "collections",
+        "json",
+        "os",
+        "signal",
+        "sys",
+        "threading",
+        "time",
+        "http.server",
+        "urllib.parse",
+    }
     assert {line.split()[1] for line in imports} <= allowed
 
 
 def test_receive_store_query_metrics_and_stop(receiver):
     proc, base, store = receiver
-    assert _post(base, _payload({"alertname": "TierDown", "tier": "episodic"}, {"alertname": "Other"})) == {"received": 2}
+    assert _post(base, _payload({"alertname": "TierDown", "tier": "episodic"}, {"alertname": "Other"})) == {
+        "received": 2
+    }
     time.sleep(0.05)
     t = time.time()
     assert _post(base, _payload({"alertname": "TierDown", "tier": "episodic"}, status="resolved")) == {"received": 1}
@@ -97,10 +120,14 @@ def test_receive_store_query_metrics_and_stop(receiver):
 
 def test_memory_restored_from_store(tmp_path):
     store = tmp_path / "alerts.jsonl"
-    store.write_text("".join(json.dumps({"received_at": i, "labels": {"alertname": f"A{i}"}}) + "\n" for i in range(10)))
+    store.write_text(
+        "".join(json.dumps({"received_at": i, "labels": {"alertname": f"A{i}"}}) + "\n" for i in range(10))
+    )
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--listen", f"127.0.0.1:{port}", "--store", str(store),
-                             "--keep", "4"], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--listen", f"127.0.0.1:{port}", "--store", str(store), "--keep", "4"],
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(50):
             try:

@@ -2,6 +2,7 @@
 
 promtool itself runs in tests/ansible/test_promtool.py (marker docker) and in the role.
 """
+
 from __future__ import annotations
 
 import functools
@@ -124,6 +125,7 @@ def test_runbooks_readme_lists_alert_runbooks():
 
 # --- Alertmanager template ---------------------------------------------------------------
 
+
 def _render_am(**overrides) -> dict:
     defaults = _load(AM_ROLE / "defaults" / "main.yml")
     values = {**defaults, "novaops_environment": "dev", "novaops_stack": "t", **overrides}
@@ -138,8 +140,15 @@ def _render_am(**overrides) -> dict:
     if not (values["alertmanager_dev_webhook"] and values["alertmanager_dev_webhook_only"]):
         enabled += ["pager"] if values["alertmanager_pager_routing_key"] else []
         enabled += ["chat"] if values["alertmanager_chat_webhook_url"] else []
-        enabled += ["email"] if (values["alertmanager_email_to"] and values["alertmanager_email_from"]
-                                 and values["alertmanager_email_smarthost"]) else []
+        enabled += (
+            ["email"]
+            if (
+                values["alertmanager_email_to"]
+                and values["alertmanager_email_from"]
+                and values["alertmanager_email_smarthost"]
+            )
+            else []
+        )
     values["alertmanager_enabled_receivers"] = enabled
     text = env.from_string((AM_ROLE / "templates" / "alertmanager.yml.j2").read_text()).render(**values)
     return yaml.safe_load(text)
@@ -151,14 +160,22 @@ def _route_receivers(route):
         yield from _route_receivers(child)
 
 
-@pytest.mark.parametrize("overrides", [
-    {},
-    {"novaops_environment": "prod", "alertmanager_dev_webhook": False},
-    {"alertmanager_pager_routing_key": "x", "alertmanager_chat_webhook_url": "x"},
-    {"alertmanager_email_to": "a@b.invalid", "alertmanager_email_from": "c@b.invalid",
-     "alertmanager_email_smarthost": "smtp.b.invalid:587", "alertmanager_email_auth_password": "x"},
-    {"alertmanager_pager_routing_key": "x", "alertmanager_dev_webhook_only": True},
-], ids=["dev-defaults", "prod-no-secrets", "pager-chat", "email", "dev-only"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"novaops_environment": "prod", "alertmanager_dev_webhook": False},
+        {"alertmanager_pager_routing_key": "x", "alertmanager_chat_webhook_url": "x"},
+        {
+            "alertmanager_email_to": "a@b.invalid",
+            "alertmanager_email_from": "c@b.invalid",
+            "alertmanager_email_smarthost": "smtp.b.invalid:587",
+            "alertmanager_email_auth_password": "x",
+        },
+        {"alertmanager_pager_routing_key": "x", "alertmanager_dev_webhook_only": True},
+    ],
+    ids=["dev-defaults", "prod-no-secrets", "pager-chat", "email", "dev-only"],
+)
 def test_alertmanager_template(overrides):
     cfg = _render_am(**overrides)
     names = [r["name"] for r in cfg["receivers"]]
@@ -177,7 +194,9 @@ def test_alertmanager_template(overrides):
             assert "auth_password" not in em
     inhibit = cfg["inhibit_rules"]
     assert any(i["source_matchers"] == ['alertname="TierDown"'] and i["equal"] == ["tier"] for i in inhibit)
-    assert any(i["source_matchers"] == ['severity="page"'] and set(i["equal"]) == {"alertname", "tier"} for i in inhibit)
+    assert any(
+        i["source_matchers"] == ['severity="page"'] and set(i["equal"]) == {"alertname", "tier"} for i in inhibit
+    )
 
 
 def test_alertmanager_route_tests_cover_every_route():

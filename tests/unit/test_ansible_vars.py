@@ -3,6 +3,7 @@ catalog alone (tests/unit/second_tiers.py), the roles' variables, rendered by An
 role defaults/vars and the inventory components/inventory.py derives, cover the new tiers: restic
 targets, pgBackRest stanzas, division grants (AGE grants follow the `age` extension, not a tier
 name), Sentinel settings and HAProxy backends. No Docker: debug tasks only, nothing is connected to."""
+
 from __future__ import annotations
 
 import json
@@ -43,32 +44,79 @@ def _template(role: str, name: str) -> str:
 def _playbook(topology) -> list[dict]:
     secrets = {t: {"password": f"pw-{t}"} for t in topology.tiers}
     return [
-        _play("restic", "backup", [("restic_backup", ("defaults", "vars")), ("backup_metrics", ("defaults",))], [
-            _debug("restic targets", "{{ restic_backup_targets }}"),
-            _debug("restic cron", "{{ " + _template("restic_backup", "cron-restic.j2") + " }}"),
-            _debug("restic scripts", "{{ {'tier': item.tier, 'script': "
-                   + _template("restic_backup", "restic-{{ item.engine }}.j2").replace("{{ item.engine }}", "' ~ item.engine ~ '")
-                   + "} }}", loop="{{ restic_backup_targets }}", vars={"restic_backup_target": "{{ item }}"}),
-        ], novaops_tier_secrets=secrets),
-        _play("pgbackrest", "backup", [("pgbackrest", ("defaults", "vars"))], [
-            _debug("pgbackrest tiers", "{{ pgbackrest_tiers }}"),
-            _debug("pgbackrest repo conf", "{{ " + _template("pgbackrest", "pgbackrest-repo.conf.j2") + " }}",
-                   vars={"pgbackrest_repo_cipher_pass": "test-only"}),
-        ]),
-        _play("division grants", "divisions", [("division_db_access", ("defaults", "vars"))], [
-            _debug("division tiers", "{{ {'tier': item, 'kind': division_db_access_kind, 'schemas': division_db_access_pg_schemas, "
-                   "'role_configuration': division_db_access_pg_role_configuration, "
-                   "'router': division_db_access_pg_router_host if division_db_access_kind == 'patroni' else none} }}",
-                   loop="{{ division_db_access_uses }}", vars={"division_db_access_tier": "{{ item }}"}),
-        ]),
-        _play("sentinel", "valkey", [("valkey_sentinel", ("defaults", "vars"))], [
-            _debug("sentinel config", "{{ {'master': valkey_sentinel_master_name, 'members': groups[novaops_tier], "
-                   "'quorum': valkey_sentinel_quorum, 'sentinel': valkey_sentinel_wanted_sentinel} }}"),
-        ]),
-        _play("router", "routers", [("pg_router", ("defaults", "vars"))], [
-            _debug("router config", "{{ {'tier': pg_router_tier, 'members': pg_router_members, 'cfg': "
-                   + _template("pg_router", "haproxy.cfg.j2") + "} }}"),
-        ]),
+        _play(
+            "restic",
+            "backup",
+            [("restic_backup", ("defaults", "vars")), ("backup_metrics", ("defaults",))],
+            [
+                _debug("restic targets", "{{ restic_backup_targets }}"),
+                _debug("restic cron", "{{ " + _template("restic_backup", "cron-restic.j2") + " }}"),
+                _debug(
+                    "restic scripts",
+                    "{{ {'tier': item.tier, 'script': "
+                    + _template("restic_backup", "restic-{{ item.engine }}.j2").replace(
+                        "{{ item.engine }}", "' ~ item.engine ~ '"
+                    )
+                    + "} }}",
+                    loop="{{ restic_backup_targets }}",
+                    vars={"restic_backup_target": "{{ item }}"},
+                ),
+            ],
+            novaops_tier_secrets=secrets,
+        ),
+        _play(
+            "pgbackrest",
+            "backup",
+            [("pgbackrest", ("defaults", "vars"))],
+            [
+                _debug("pgbackrest tiers", "{{ pgbackrest_tiers }}"),
+                _debug(
+                    "pgbackrest repo conf",
+                    "{{ " + _template("pgbackrest", "pgbackrest-repo.conf.j2") + " }}",
+                    vars={"pgbackrest_repo_cipher_pass": "test-only"},
+                ),
+            ],
+        ),
+        _play(
+            "division grants",
+            "divisions",
+            [("division_db_access", ("defaults", "vars"))],
+            [
+                _debug(
+                    "division tiers",
+                    "{{ {'tier': item, 'kind': division_db_access_kind, 'schemas': division_db_access_pg_schemas, "
+                    "'role_configuration': division_db_access_pg_role_configuration, "
+                    "'router': division_db_access_pg_router_host if division_db_access_kind == 'patroni' else none} }}",
+                    loop="{{ division_db_access_uses }}",
+                    vars={"division_db_access_tier": "{{ item }}"},
+                ),
+            ],
+        ),
+        _play(
+            "sentinel",
+            "valkey",
+            [("valkey_sentinel", ("defaults", "vars"))],
+            [
+                _debug(
+                    "sentinel config",
+                    "{{ {'master': valkey_sentinel_master_name, 'members': groups[novaops_tier], "
+                    "'quorum': valkey_sentinel_quorum, 'sentinel': valkey_sentinel_wanted_sentinel} }}",
+                ),
+            ],
+        ),
+        _play(
+            "router",
+            "routers",
+            [("pg_router", ("defaults", "vars"))],
+            [
+                _debug(
+                    "router config",
+                    "{{ {'tier': pg_router_tier, 'members': pg_router_members, 'cfg': "
+                    + _template("pg_router", "haproxy.cfg.j2")
+                    + "} }}",
+                ),
+            ],
+        ),
     ]
 
 
@@ -90,13 +138,25 @@ def rendered(tmp_path_factory) -> tuple[Any, dict[str, dict[str, Any]]]:
     tmp = tmp_path_factory.mktemp("ansible-vars")
     (tmp / "hosts.yml").write_text(yaml.safe_dump(render_inventory(topology), sort_keys=False))
     (tmp / "render.yml").write_text(yaml.safe_dump(_playbook(topology), sort_keys=False))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CONFIG=str(ROOT / "ansible" / "ansible.cfg"),
-               ANSIBLE_ROLES_PATH=str(ROLES), ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCAL_TEMP=str(tmp / "local"),
-               ANSIBLE_HOME=str(tmp / "home"), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    run = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp / "hosts.yml"),
-                          str(tmp / "render.yml")], env=env, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_CONFIG=str(ROOT / "ansible" / "ansible.cfg"),
+        ANSIBLE_ROLES_PATH=str(ROLES),
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_LOCAL_TEMP=str(tmp / "local"),
+        ANSIBLE_HOME=str(tmp / "home"),
+        PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    )
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp / "hosts.yml"), str(tmp / "render.yml")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.stdout.strip(), run.stderr
-    out = json.loads(run.stdout[run.stdout.index("{"):])
+    out = json.loads(run.stdout[run.stdout.index("{") :])
     assert run.returncode == 0, json.dumps(out["stats"]) + run.stderr[-3000:]
     return topology, _results(out)
 

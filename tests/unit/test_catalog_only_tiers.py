@@ -2,6 +2,7 @@
 get everything the first ones get: containers in the declared Pulumi graph, scrape targets, probes,
 exporter logins, Sentinel and DCS wiring, inventory groups. The dashboards, status, drills, novaload
 and Ansible-variable suites check their own layer with the same catalog."""
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,8 @@ def test_new_tiers_are_declared_with_members_router_network_and_secrets():
         per_tier = {}
         for c in mocks.containers():
             per_tier.setdefault(_labels(c).get("novaops.tier"), []).append(c)
-        assert len(per_tier[VALKEY_TIER]) == 3 and len(per_tier[PATRONI_TIER]) == 3   # 2 members + router
+        assert len(per_tier[VALKEY_TIER]) == 3 and len(per_tier[PATRONI_TIER]) == 3  # 2 members + router
+
     return done.apply(verify)
 
 
@@ -67,6 +69,7 @@ def test_new_tiers_are_wired_sentinel_dcs_and_extensions():
         assert all(h.startswith("novaops-dev-coordination-") for h in patroni["etcd3"]["hosts"])
         params = patroni["bootstrap"]["dcs"]["postgresql"]["parameters"]
         assert params["shared_preload_libraries"] == "age"
+
     return done.apply(verify)
 
 
@@ -87,10 +90,15 @@ def test_new_tiers_are_scraped_probed_and_logged_into_by_the_exporters():
         assert {(VALKEY_TIER, f"{VALKEY_TIER}-{i}") for i in (1, 2, 3)} <= probed
         assert {(PATRONI_TIER, f"{PATRONI_TIER}-{i}") for i in (1, 2)} <= probed
         assert all(p.get("password") for p in prober["targets"] if p["tier"] in NEW_TIERS)
-        vk = json.loads(reveal(_file(mocks.container("novaops-dev-valkey-exporter"), "/etc/novaops/valkey-passwords.json")))
+        vk = json.loads(
+            reveal(_file(mocks.container("novaops-dev-valkey-exporter"), "/etc/novaops/valkey-passwords.json"))
+        )
         assert {f"redis://novaops-dev-{VALKEY_TIER}-{i}:6379" for i in (1, 2, 3)} <= set(vk)
-        pg = yaml.safe_load(_file(mocks.container("novaops-dev-postgres-exporter"), "/etc/novaops/postgres_exporter.yml"))
+        pg = yaml.safe_load(
+            _file(mocks.container("novaops-dev-postgres-exporter"), "/etc/novaops/postgres_exporter.yml")
+        )
         assert PATRONI_TIER in pg["auth_modules"]
+
     return done.apply(verify)
 
 

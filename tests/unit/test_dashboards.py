@@ -1,6 +1,7 @@
 """The generated Grafana dashboards (components/dashboards): which exist, that each is valid for
 the Grafana version of the pinned grafana-foundation-sdk build, and that the validator catches
 what Grafana would reject. No Docker, no Grafana: ~5 s."""
+
 from __future__ import annotations
 
 import copy
@@ -45,12 +46,20 @@ def test_one_dashboard_per_tier_then_overview_divisions_backups_slo(topology, re
     tiers = list(load_catalog()["tiers"])
     assert len(tiers) == 7
     assert list(rendered) == [cd.tier_uid(t.key) for t in cd.tiers_by_number(topology)] + [
-        "novaops-overview", "novaops-divisions", "novaops-backups", "novaops-slo"]
+        "novaops-overview",
+        "novaops-divisions",
+        "novaops-backups",
+        "novaops-slo",
+    ]
     assert {cd.tier_uid(t) for t in tiers} <= set(rendered)
     for tier in topology.tiers.values():
         d = rendered[cd.tier_uid(tier.key)]
-        assert d["templating"]["list"][0] == {**d["templating"]["list"][0], "name": "tier", "type": "constant",
-                                              "query": tier.key}
+        assert d["templating"]["list"][0] == {
+            **d["templating"]["list"][0],
+            "name": "tier",
+            "type": "constant",
+            "query": tier.key,
+        }
         assert all('tier="$tier"' in e for e in exprs(d) if "novaops_backup" not in e), d["uid"]
 
 
@@ -59,7 +68,7 @@ def test_every_dashboard_is_valid_for_the_sdk_grafana_version(rendered):
         assert problems(d) == [], uid
         ids = [p["id"] for p in panels(d)]
         assert len(ids) == len(set(ids)), uid
-        assert d["schemaVersion"] == schema_version() == 41   # Grafana 11.6
+        assert d["schemaVersion"] == schema_version() == 41  # Grafana 11.6
         assert exprs(d), uid
 
 
@@ -70,8 +79,9 @@ def test_sdk_build_matches_the_grafana_image_the_stacks_deploy():
     assert pins and pins[0].split("!", 1)[-1] == grafana, f"requirements.txt pins {pins}, installed {grafana}"
     for stack in ("dev", "prod"):
         image = build_topology(stack, load_stack_file(stack)).grafana_image
-        assert image and image.rsplit(":", 1)[1].split(".")[:2] == grafana.split(".")[:2], \
+        assert image and image.rsplit(":", 1)[1].split(".")[:2] == grafana.split(".")[:2], (
             f"{stack} deploys {image}, dashboards are built for Grafana {grafana}"
+        )
 
 
 def test_no_checkpoint_counters_postgresql_17_removed_from_pg_stat_bgwriter(rendered):
@@ -92,8 +102,11 @@ def test_overview_covers_every_service_and_backups_and_slo_every_tier(topology, 
     (division,) = rendered["novaops-divisions"]["templating"]["list"]
     assert [o["value"] for o in division["options"]] == list(topology.divisions)
     backups = " ".join(exprs(rendered["novaops-backups"]))
-    for metric in ("novaops_backup_last_success_timestamp_seconds", "novaops_backup_last_size_bytes",
-                   "novaops_backup_last_status"):
+    for metric in (
+        "novaops_backup_last_success_timestamp_seconds",
+        "novaops_backup_last_size_bytes",
+        "novaops_backup_last_status",
+    ):
         assert metric in backups
     slo = " ".join(exprs(rendered["novaops-slo"]))
     for window in ("5m", "1h", "6h"):
@@ -103,12 +116,18 @@ def test_overview_covers_every_service_and_backups_and_slo_every_tier(topology, 
 
 def test_tiers_of_one_engine_share_their_panels_and_a_new_catalog_tier_gets_a_dashboard():
     catalog = copy.deepcopy(load_catalog())
-    catalog["tiers"]["archive"] = {"number": 8, "purpose": "cold KV", "engine": "valkey", "members": 5, "memoryMb": 256,
-                                   "publish": {"valkey": 16389, "sentinel": 26389}}
+    catalog["tiers"]["archive"] = {
+        "number": 8,
+        "purpose": "cold KV",
+        "engine": "valkey",
+        "members": 5,
+        "memoryMb": 256,
+        "publish": {"valkey": 16389, "sentinel": 26389},
+    }
     topology = build_topology("dev", load_stack_file("dev"), catalog=catalog)
     rendered = render_dashboards(topology)
     archive, working = rendered[cd.tier_uid("archive")], rendered[cd.tier_uid("working")]
-    assert exprs(archive) == exprs(working)   # one definition per engine; the tier is the constant variable
+    assert exprs(archive) == exprs(working)  # one definition per engine; the tier is the constant variable
     assert "archive-5" in archive["description"]
     (members_now,) = [p for p in panels(archive) if p["title"] == "Members up now"]
     assert members_now["fieldConfig"]["defaults"]["thresholds"]["steps"][-1]["value"] == 5
@@ -118,15 +137,16 @@ def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_th
     topology = second_tiers_topology()
     rendered = render_dashboards(topology)
     tier_uids = [cd.tier_uid(t.key) for t in cd.tiers_by_number(topology)]
-    assert list(rendered)[:len(tier_uids)] == tier_uids and len(tier_uids) == 9
+    assert list(rendered)[: len(tier_uids)] == tier_uids and len(tier_uids) == 9
     for new, same_engine in (("cache", "working"), ("ledger", "episodic")):
         d, other = rendered[cd.tier_uid(new)], rendered[cd.tier_uid(same_engine)]
         assert d["title"].endswith(f" {new} ({topology.tiers[new].engine.name})")
-        assert [p["title"] for p in d["panels"]] == [p["title"] for p in other["panels"]]   # engine rows, router
+        assert [p["title"] for p in d["panels"]] == [p["title"] for p in other["panels"]]  # engine rows, router
         assert exprs(d) == exprs(other)
         assert d["templating"]["list"][0]["query"] == new
     assert "Router (HAProxy: stable primary / replica endpoints)" in [
-        p["title"] for p in rendered[cd.tier_uid("ledger")]["panels"]]
+        p["title"] for p in rendered[cd.tier_uid("ledger")]["panels"]
+    ]
     overview = rendered["novaops-overview"]
     (leaders,) = [p for p in panels(overview) if p["title"] == "Leaders per tier (expect 1)"]
     dev = render_dashboards(build_topology("dev", {}))
@@ -160,19 +180,24 @@ def _first_query_panel(d: dict) -> dict:
 
 BREAKAGES = {
     "duplicate panel id": (lambda d: d["panels"][2].update(id=d["panels"][1]["id"]), "is also used by"),
-    "other datasource uid": (lambda d: _first_query_panel(d)["targets"][0]["datasource"].update(uid="other"),
-                             "not the provisioned prometheus datasource"),
+    "other datasource uid": (
+        lambda d: _first_query_panel(d)["targets"][0]["datasource"].update(uid="other"),
+        "not the provisioned prometheus datasource",
+    ),
     "panel without datasource": (lambda d: _first_query_panel(d).pop("datasource"), "not the provisioned"),
     "key not in the schema": (lambda d: _first_query_panel(d).update(titel="typo"), "titel: not in the Grafana schema"),
     "wrong type": (lambda d: _first_query_panel(d)["gridPos"].update(w="8"), "grid_pos.w: expected an integer"),
     "enum value unknown": (lambda d: d.update(graphTooltip=7), "graph_tooltip: 7 is not a DashboardCursorSync"),
     "panel type Grafana 11 lacks": (lambda d: _first_query_panel(d).update(type="graph"), "'graph' is not a Grafana"),
     "old schemaVersion": (lambda d: d.update(schemaVersion=39), "schemaVersion 39"),
-    "undefined variable": (lambda d: _first_query_panel(d)["targets"][0].update(expr="up{tier=\"$nope\"}"),
-                           "uses $nope"),
+    "undefined variable": (
+        lambda d: _first_query_panel(d)["targets"][0].update(expr="up{tier=\"$nope\"}"),
+        "uses $nope",
+    ),
     "panel of an unknown datasource type": (
         lambda d: _first_query_panel(d).update(datasource={"type": "mystery", "uid": DATASOURCE_UID}),
-        "datasource type the SDK does not know"),
+        "datasource type the SDK does not know",
+    ),
     "panel off the grid": (lambda d: _first_query_panel(d)["gridPos"].update(x=20, w=8), "does not fit"),
     "overlapping panels": (lambda d: _first_query_panel(d)["gridPos"].update(y=0), "overlaps"),
     "uid too long": (lambda d: d.update(uid="x" * 41), "1-40 letters"),
@@ -212,11 +237,17 @@ def test_cli_names_a_missing_stack(tmp_path, capsys):
 
 def test_every_recording_rule_the_dashboards_use_is_recorded(rendered):
     import yaml
+
     rules_dir = ROOT / "ansible/roles/prometheus_alerts/files/rules"
-    recorded = {r["record"] for f in rules_dir.glob("*.yml") for g in yaml.safe_load(f.read_text())["groups"]
-                for r in g["rules"] if "record" in r}
+    recorded = {
+        r["record"]
+        for f in rules_dir.glob("*.yml")
+        for g in yaml.safe_load(f.read_text())["groups"]
+        for r in g["rules"]
+        if "record" in r
+    }
     used = {m for d in rendered.values() for e in exprs(d) for m in re.findall(r"\b[a-z_]+(?::[a-z0-9_]+)+\b", e)}
     missing = used - recorded
-    if not any(r.startswith("novaops:probe_") for r in recorded):   # the prober's rules are not merged yet
+    if not any(r.startswith("novaops:probe_") for r in recorded):  # the prober's rules are not merged yet
         missing = {m for m in missing if not m.startswith("novaops:probe_")}
     assert used and not missing, f"recorded nowhere in {rules_dir.relative_to(ROOT)}: {sorted(missing)}"

@@ -1,6 +1,7 @@
 """The drills' catalog: `python -m tools.drills --list` from the topology alone (no stack), the
 dev list as it stands, a second Valkey and a second Patroni tier declared in the catalog alone
 get their drills; and the shared skeleton (tools/drills/template.py) measures what it did."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,10 @@ from tools.drills import template
 from tools.drills.drills import catalog, topology_tiers
 from tools.drills.runner import Result
 
-P, V = "runbooks/failure-patroni-primary-lost.md  playbooks/recover-patroni-member.yml", \
-    "runbooks/failure-valkey-master-lost.md  playbooks/recover-valkey.yml"
+P, V = (
+    "runbooks/failure-patroni-primary-lost.md  playbooks/recover-patroni-member.yml",
+    "runbooks/failure-valkey-master-lost.md  playbooks/recover-valkey.yml",
+)
 RESTIC = "runbooks/failure-restic-restore.md  playbooks/recover-restic-restore.yml"
 # `python -m tools.drills --list` for the dev stack (the order the runner takes them; `ci` marks the CI subset).
 DEV_LIST = f"""\
@@ -38,8 +41,10 @@ lose-member-streams                  runbooks/alert-member-down.md  playbooks/re
 @pytest.fixture
 def no_stack(monkeypatch):
     """--list must not reach a stack: building the drill context fails the test."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("--list built the drill context (it reads the stack outputs)")
+
     monkeypatch.setattr(drills_main, "Ctx", refuse)
 
 
@@ -69,6 +74,7 @@ def test_a_second_valkey_and_patroni_tier_get_their_drills(no_stack, capsys):
 
 def test_the_etcd_tier_drills_watch_every_tier_that_keeps_its_keys_there():
     from components.engines.etcd.drills import dcs_clients
+
     with catalog_replaced():
         topology = topology_tiers("dev")
     clients = {t.key for t in dcs_clients(topology, topology.tiers["coordination"])}
@@ -80,6 +86,7 @@ def test_the_etcd_tier_drills_watch_every_tier_that_keeps_its_keys_there():
 
 class FakeLoad:
     """The workload's ledger as the drill reads it: writes acknowledged again 2 s after the fault."""
+
     instances: list[FakeLoad] = []
 
     def __init__(self, ctx, name, tiers=None, duration=600):
@@ -137,11 +144,20 @@ def fake_load(monkeypatch):
 
 def test_kill_member_measures_rto_detection_mttr_and_losses(fake_load):
     ctx, result = FakeCtx(), Result("kill-x", "r.md", "recover.yml")
-    body = template.kill_member("episodic", lambda c: "novaops-dev-episodic-1", "MemberDown",
-                                lambda name: {"member": name}, lambda c, name: f"{name} killed", role="the primary")
+    body = template.kill_member(
+        "episodic",
+        lambda c: "novaops-dev-episodic-1",
+        "MemberDown",
+        lambda name: {"member": name},
+        lambda c, name: f"{name} killed",
+        role="the primary",
+    )
     body(ctx, result)
-    assert ctx.events == ["kill novaops-dev-episodic-1", "alert MemberDown {'service': 'episodic-1'}",
-                          "playbook recover.yml {'member': 'novaops-dev-episodic-1'}"]
+    assert ctx.events == [
+        "kill novaops-dev-episodic-1",
+        "alert MemberDown {'service': 'episodic-1'}",
+        "playbook recover.yml {'member': 'novaops-dev-episodic-1'}",
+    ]
     assert result.alert == "MemberDown" and result.detection_s == 12.5
     assert result.rto_s is not None and 2.0 <= result.rto_s < 3.0
     assert result.mttr_s is not None and result.mttr_s < 5
@@ -153,8 +169,8 @@ def test_kill_member_measures_rto_detection_mttr_and_losses(fake_load):
 
 def test_kill_member_holds_the_targets(fake_load, monkeypatch):
     ctx, result = FakeCtx(), Result("kill-x", "r.md", "recover.yml")
-    monkeypatch.setattr(ctx, "wait_alert", lambda *a: None)     # the alert never came
-    monkeypatch.setattr(FakeLoad, "rto", lambda *a: None)       # writes never came back
+    monkeypatch.setattr(ctx, "wait_alert", lambda *a: None)  # the alert never came
+    monkeypatch.setattr(FakeLoad, "rto", lambda *a: None)  # writes never came back
     template.kill_member("t", lambda c: "m", "MemberDown", lambda n: {}, lambda c, n: "", rto_timeout=0.2)(ctx, result)
     assert result.failures == ["MemberDown did not reach the receiver", "RTO unbounded s > 10 s"]
 

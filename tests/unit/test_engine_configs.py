@@ -1,4 +1,5 @@
 """Renderers in components/engines/<engine>/config.py (the files the engine images read)."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,15 @@ PW = "s3cr-et_pa.ss"
 
 def _patroni(**overrides: object) -> dict:
     kwargs: dict = dict(
-        scope="dev-episodic", namespace="/novaops/", member=MEMBERS[0],
-        etcd_hosts=["novaops-dev-etcd-1:2379", "novaops-dev-etcd-2:2379"], postgres_port=5432, api_port=8008,
-        superuser_password="su-" + PW, replication_password="rep-" + PW, rewind_password="rw-" + PW,
+        scope="dev-episodic",
+        namespace="/novaops/",
+        member=MEMBERS[0],
+        etcd_hosts=["novaops-dev-etcd-1:2379", "novaops-dev-etcd-2:2379"],
+        postgres_port=5432,
+        api_port=8008,
+        superuser_password="su-" + PW,
+        replication_password="rep-" + PW,
+        rewind_password="rw-" + PW,
         shared_preload_libraries=["age", "timescaledb"],
     )
     kwargs.update(overrides)
@@ -63,7 +70,7 @@ def test_patroni_bootstrap() -> None:
     assert dcs["postgresql"]["use_slots"] is True
     params = dcs["postgresql"]["parameters"]
     assert params["wal_level"] == "replica"
-    assert params["hot_standby"] == "on"       # a string, not YAML's boolean
+    assert params["hot_standby"] == "on"  # a string, not YAML's boolean
     assert params["wal_log_hints"] == "on"
     assert params["max_wal_senders"] >= 3
     assert params["max_replication_slots"] >= 3
@@ -87,7 +94,7 @@ def test_patroni_password_quoting() -> None:
     cfg = _patroni(superuser_password=tricky, replication_password="yes", rewind_password="0123")
     auth = cfg["postgresql"]["authentication"]
     assert auth["superuser"]["password"] == tricky
-    assert auth["replication"]["password"] == "yes"   # stays a string
+    assert auth["replication"]["password"] == "yes"  # stays a string
     assert auth["rewind"]["password"] == "0123"
 
 
@@ -138,24 +145,41 @@ def test_valkey_password_escaping() -> None:
 
 
 def test_sentinel_conf() -> None:
-    lines = _conf_lines(valkey_config.sentinel_conf(
-        member=MEMBERS[1], master_name="dev-cache", primary=MEMBERS[0], valkey_port=6379,
-        sentinel_port=26379, quorum=2, password=PW, down_after_ms=3000))
+    lines = _conf_lines(
+        valkey_config.sentinel_conf(
+            member=MEMBERS[1],
+            master_name="dev-cache",
+            primary=MEMBERS[0],
+            valkey_port=6379,
+            sentinel_port=26379,
+            quorum=2,
+            password=PW,
+            down_after_ms=3000,
+        )
+    )
     assert "port 26379" in lines
     assert "dir /data" in lines
     assert "sentinel resolve-hostnames yes" in lines
     assert "sentinel announce-hostnames yes" in lines
     assert f"sentinel announce-ip {MEMBERS[1]}" in lines
     monitor = lines.index(f"sentinel monitor dev-cache {MEMBERS[0]} 6379 2")
-    assert lines.index("sentinel resolve-hostnames yes") < monitor   # must precede a hostname monitor
+    assert lines.index("sentinel resolve-hostnames yes") < monitor  # must precede a hostname monitor
     assert f'sentinel auth-pass dev-cache "{PW}"' in lines
     assert "sentinel down-after-milliseconds dev-cache 3000" in lines
     assert "sentinel failover-timeout dev-cache 6000" in lines
 
 
 def test_nats_conf() -> None:
-    text = nats_config.nats_conf(member=MEMBERS[0], members=MEMBERS, cluster_name="dev-events", client_port=4222,
-                        cluster_port=6222, monitor_port=8222, user="nova", password=PW)
+    text = nats_config.nats_conf(
+        member=MEMBERS[0],
+        members=MEMBERS,
+        cluster_name="dev-events",
+        client_port=4222,
+        cluster_port=6222,
+        monitor_port=8222,
+        user="nova",
+        password=PW,
+    )
     assert f'server_name: "{MEMBERS[0]}"' in text
     assert 'listen: "0.0.0.0:4222"' in text
     assert 'http: "0.0.0.0:8222"' in text
@@ -170,15 +194,26 @@ def test_nats_conf() -> None:
 
 
 def test_nats_conf_escaping() -> None:
-    text = nats_config.nats_conf(member="a", members=["a", "b"], cluster_name="c", client_port=1, cluster_port=2,
-                        monitor_port=3, user="u", password='p"w@/:')
+    text = nats_config.nats_conf(
+        member="a",
+        members=["a", "b"],
+        cluster_name="c",
+        client_port=1,
+        cluster_port=2,
+        monitor_port=3,
+        user="u",
+        password='p"w@/:',
+    )
     assert 'password: "p\\"w@/:"' in text
     assert "nats-route://u:p%22w%40%2F%3A@b:2" in text
 
 
 def test_etcd_yml() -> None:
-    cfg = yaml.safe_load(etcd_config.etcd_yml(member=MEMBERS[1], members=MEMBERS, client_port=2379, peer_port=2380,
-                                     cluster_token="novaops-dev-etcd"))
+    cfg = yaml.safe_load(
+        etcd_config.etcd_yml(
+            member=MEMBERS[1], members=MEMBERS, client_port=2379, peer_port=2380, cluster_token="novaops-dev-etcd"
+        )
+    )
     assert cfg["name"] == MEMBERS[1]
     assert cfg["data-dir"] == "/var/lib/etcd"
     assert cfg["listen-client-urls"] == "http://0.0.0.0:2379"

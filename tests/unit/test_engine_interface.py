@@ -1,5 +1,6 @@
 """The engine interface (components/engines): every package provides every part its kinds' roles
 require, and generic code reaches engines only through it, never by name."""
+
 from __future__ import annotations
 
 import ast
@@ -16,7 +17,8 @@ ENGINES_DIR = ROOT / "components" / "engines"
 # Generic code: everything under components/ and tools/ that is not an engine package, and the
 # prober (images/exporters/novaops-prober, a Python script that probes whatever its config lists).
 GENERIC = sorted(
-    p for p in [*ROOT.joinpath("components").rglob("*.py"), *ROOT.joinpath("tools").rglob("*.py")]
+    p
+    for p in [*ROOT.joinpath("components").rglob("*.py"), *ROOT.joinpath("tools").rglob("*.py")]
     if not (p.is_relative_to(ENGINES_DIR) and p.parent != ENGINES_DIR)
 ) + [ROOT / "images" / "exporters" / "novaops-prober"]
 PROBER_DIR = ROOT / "images" / "exporters"
@@ -108,5 +110,6 @@ def test_every_probed_kind_has_a_probe_module_beside_the_prober(kind):
     assert module.PROTOCOL == protocol, f"{module.__name__}.PROTOCOL is {module.PROTOCOL!r}, the kind says {protocol!r}"
     assert isinstance(module.NEEDS, tuple) and all(isinstance(k, str) for k in module.NEEDS)
     shipped = PROBER_DIR / f"novaops_probe_{protocol}.py"
-    assert shipped.is_symlink() and shipped.resolve() == Path(module.__file__).resolve(), \
+    assert shipped.is_symlink() and shipped.resolve() == Path(module.__file__).resolve(), (
         f"{shipped.relative_to(ROOT)} must be a symlink to {Path(module.__file__).relative_to(ROOT)}"
+    )

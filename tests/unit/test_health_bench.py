@@ -1,4 +1,5 @@
 """tests/bench/health_bench.py: the workload runner is bounded; rows come from the histogram queries."""
+
 from __future__ import annotations
 
 import math
@@ -23,7 +24,9 @@ def test_rows_per_tier_and_overall(monkeypatch):
         seen.append(expr)
         if "histogram_quantile" in expr:
             scale = 1 if "0.5," in expr else 10
-            return {"all": 0.002 * scale} if "by (le)" in expr else {"working": 0.001 * scale, "episodic": 0.004 * scale}
+            return (
+                {"all": 0.002 * scale} if "by (le)" in expr else {"working": 0.001 * scale, "episodic": 0.004 * scale}
+            )
         if "count" in expr:
             return {"working": 36.0, "episodic": 36.0}
         return {"working": 1.0, "episodic": 0.5}

@@ -1,4 +1,5 @@
 """images/: one copy of each shared piece, and an image digest that covers what it shares with the repo."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,7 +51,7 @@ def test_a_change_of_a_shared_file_changes_the_tag_and_the_context(tmp_path):
     assert image_tag("app", images) != tag
     changed = build_context("app", images)
     assert changed != context and (changed / "shared.py").read_text() == "VERSION = 2\n"
-    assert (context / "shared.py").read_text() == "VERSION = 1\n"   # a context in use is never rewritten
+    assert (context / "shared.py").read_text() == "VERSION = 1\n"  # a context in use is never rewritten
 
 
 def test_an_image_without_shared_files_builds_from_its_own_directory(tmp_path):

@@ -1,4 +1,5 @@
 """inventories/ is derived from the catalog and stack config, and committed up to date."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,7 @@ from components.stack_files import load_stack_file
 
 @pytest.mark.parametrize("stack", ["dev", "e2e", "prod"])
 def test_committed_inventory_is_current(stack):
-    assert inventory_path(stack).read_text() == inventory_text(stack), \
-        "run `make inventory` and commit inventories/"
+    assert inventory_path(stack).read_text() == inventory_text(stack), "run `make inventory` and commit inventories/"
 
 
 @pytest.mark.parametrize("stack", ["dev", "e2e", "prod"])
@@ -28,6 +28,7 @@ def test_every_host_is_reachable_one_way(stack):
 
 def test_check_mode_reports_stale_inventory(tmp_path, monkeypatch, capsys):
     import components.inventory as inventory
+
     monkeypatch.setattr(inventory, "inventory_path", lambda stack: tmp_path / stack / "hosts.yml")
     monkeypatch.setattr(inventory, "ROOT", tmp_path)
     assert main(["dev", "--check"]) == 1

@@ -1,5 +1,6 @@
 """components/engines/nats/client.py (the one NATS client) and nats-js-snapshot, its user in the backup
 image, against a small fake NATS server on loopback. No Docker."""
+
 from __future__ import annotations
 
 import base64
@@ -20,7 +21,7 @@ SNAPSHOT_SCRIPT = Path(__file__).resolve().parents[2] / "images" / "backup" / "n
 
 
 def _load_snapshot_tool():
-    sys.modules.setdefault("novaops_nats", nats)   # next to the script in the image
+    sys.modules.setdefault("novaops_nats", nats)  # next to the script in the image
     loader = importlib.machinery.SourceFileLoader("nats_js_snapshot", str(SNAPSHOT_SCRIPT))
     spec = importlib.util.spec_from_loader("nats_js_snapshot", loader)
     module = importlib.util.module_from_spec(spec)
@@ -36,7 +37,7 @@ class FakeNats:
 
     def __init__(self, on_pub, password="pw"):
         self.on_pub, self.password = on_pub, password
-        self.subs: dict[str, str] = {}      # sid -> subject
+        self.subs: dict[str, str] = {}  # sid -> subject
         self.log: list[str] = []
         self.conn = None
 
@@ -65,7 +66,7 @@ class FakeNats:
                     size = int(parts[-1])
                     if len(rest) < size + 2:
                         break
-                    payload, buf = rest[:size], rest[size + 2:]
+                    payload, buf = rest[:size], rest[size + 2 :]
                     self.log.append(parts[0])
                     self.on_pub(self, parts[0], parts[1] if len(parts) == 3 else None, payload)
                     continue
@@ -95,8 +96,11 @@ def serve():
     def start(fake: FakeNats) -> str:
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = allow_reuse_address = True
-        server = Server(("127.0.0.1", 0), type("H", (socketserver.BaseRequestHandler,),
-                                                {"handle": lambda self: fake.handle(self.request)}))
+
+        server = Server(
+            ("127.0.0.1", 0),
+            type("H", (socketserver.BaseRequestHandler,), {"handle": lambda self: fake.handle(self.request)}),
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"127.0.0.1:{server.server_address[1]}"
@@ -137,6 +141,7 @@ def test_messages_of_other_subscriptions_wait_for_next_msg_and_late_replies_are_
         server.msg("feed.1", b"chunk-1")
         server.msg(reply.rsplit(".", 1)[0] + ".999", b"a late reply to an older request")
         server.msg(reply, b"answer")
+
     client = nats.NatsClient.connect([serve(FakeNats(reply_after_noise))], "nova", "pw", 2)
     client.subscribe("feed.*")
     assert client.request("q") == b"answer"
@@ -151,6 +156,7 @@ def test_a_503_is_no_responders_and_other_statuses_fail(serve):
         code = b"503" if subject == "js" else b"408 Request Timeout"
         head = b"NATS/1.0 " + code + b"\r\n\r\n"
         server.send(b"HMSG %s 1 %d %d\r\n%s\r\n" % (reply.encode(), len(head), len(head), head))
+
     client = nats.NatsClient.connect([serve(FakeNats(status))], "nova", "pw", 2)
     with pytest.raises(nats.TransientError, match="no responders for js"):
         client.request("js")
@@ -175,8 +181,9 @@ class FakeJetStream:
             server.msg(reply, json.dumps({"streams": ["EVENTS"], "total": 1}).encode())
         elif api[:4] == ["$JS", "API", "STREAM", "SNAPSHOT"]:
             self.deliver = json.loads(payload)["deliver_subject"]
-            server.msg(reply, json.dumps({"config": {"name": "EVENTS", "num_replicas": 3},
-                                          "state": {"messages": 2}}).encode())
+            server.msg(
+                reply, json.dumps({"config": {"name": "EVENTS", "num_replicas": 3}, "state": {"messages": 2}}).encode()
+            )
             self._next_chunk(server)
         elif subject.startswith("$JS.SNAPSHOT.ACK."):
             self.acks += 1
@@ -199,7 +206,7 @@ class FakeJetStream:
         if self.chunks:
             server.msg(self.deliver, self.chunks.pop(0), reply=f"$JS.SNAPSHOT.ACK.EVENTS.{len(self.chunks)}")
         else:
-            server.msg(self.deliver)   # empty, no reply subject: the end
+            server.msg(self.deliver)  # empty, no reply subject: the end
 
 
 def test_snapshot_restore_dump_and_list(serve, tmp_path):

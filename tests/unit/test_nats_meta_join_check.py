@@ -1,5 +1,6 @@
 """images/nats/nats-meta-join-check: a NATS server left outside the JetStream meta group at start
 stops itself (so the container restarts and joins); a member, or a server with no leader yet, never."""
+
 from __future__ import annotations
 
 import importlib.machinery
@@ -35,6 +36,7 @@ def cluster(check, monkeypatch, leader: str | None, replicas: list[str], me: str
             return {"meta_cluster": {"leader": leader, "cluster_size": 2}}
         assert host == leader
         return {"meta_cluster": {"leader": leader, "replicas": [{"name": n} for n in replicas]}}
+
     monkeypatch.setattr(check, "monitor", monitor)
 
 

@@ -1,6 +1,7 @@
 """ansible/roles/nats_jetstream/library/nats_stream.py without a network: protocol parsing,
 credentials from a rendered nats.conf, and the create/update/idempotence logic against a
 scripted in-memory JetStream server."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -17,28 +18,34 @@ ROOT = Path(__file__).resolve().parents[2]
 # Ansible ships the role's module_utils (novaops_nats, a symlink to the engine's client) with the module.
 sys.modules.setdefault("ansible.module_utils.novaops_nats", nats_client)
 _SPEC = importlib.util.spec_from_file_location(
-    "nats_stream", ROOT / "ansible" / "roles" / "nats_jetstream" / "library" / "nats_stream.py")
+    "nats_stream", ROOT / "ansible" / "roles" / "nats_jetstream" / "library" / "nats_stream.py"
+)
 ns = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(ns)
 
 
 # ---------------------------------------------------------------- parser
 
+
 def test_parser_frames_split_at_every_byte():
-    stream = (b'INFO {"server_id":"X","headers":true,"auth_required":true}\r\n'
-              b"PING\r\n+OK\r\nPONG\r\n"
-              b"MSG _INBOX.a.1 1 12\r\nhello\r\nworld\r\n"
-              b"MSG foo 2 _INBOX.r 0\r\n\r\n"
-              b"HMSG _INBOX.a.2 1 16 18\r\nNATS/1.0 503\r\n\r\n{}\r\n"
-              b"-ERR 'Authorization Violation'\r\n")
+    stream = (
+        b'INFO {"server_id":"X","headers":true,"auth_required":true}\r\n'
+        b"PING\r\n+OK\r\nPONG\r\n"
+        b"MSG _INBOX.a.1 1 12\r\nhello\r\nworld\r\n"
+        b"MSG foo 2 _INBOX.r 0\r\n\r\n"
+        b"HMSG _INBOX.a.2 1 16 18\r\nNATS/1.0 503\r\n\r\n{}\r\n"
+        b"-ERR 'Authorization Violation'\r\n"
+    )
     parser = ns.ProtocolParser()
     frames = []
     for i in range(len(stream)):
-        frames.extend(parser.feed(stream[i:i + 1]))
+        frames.extend(parser.feed(stream[i : i + 1]))
     assert frames == [
         ("INFO", {"server_id": "X", "headers": True, "auth_required": True}),
-        ("PING",), ("+OK",), ("PONG",),
-        ("MSG", "_INBOX.a.1", "1", None, b"hello\r\nworld"),   # CRLF inside a payload is data
+        ("PING",),
+        ("+OK",),
+        ("PONG",),
+        ("MSG", "_INBOX.a.1", "1", None, b"hello\r\nworld"),  # CRLF inside a payload is data
         ("MSG", "foo", "2", "_INBOX.r", b""),
         ("HMSG", "_INBOX.a.2", "1", None, b"NATS/1.0 503\r\n\r\n", b"{}"),
         ("-ERR", "Authorization Violation"),
@@ -50,14 +57,17 @@ def test_parser_whole_buffer_and_tabs():
     assert frames == [("MSG", "subj", "9", None, b"abc"), ("PONG",)]
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"MSG a 1 3\r\nabcd\r\n", "not followed by CRLF"),
-    (b"MSG a 1 x\r\n", "bad size"),
-    (b"MSG a\r\n", "bad MSG line"),
-    (b"HMSG a 1 9 3\r\n", "header length exceeds"),
-    (b"WAT\r\n", "unexpected line"),
-    (b"INFO {not json\r\n", "INFO is not JSON"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"MSG a 1 3\r\nabcd\r\n", "not followed by CRLF"),
+        (b"MSG a 1 x\r\n", "bad size"),
+        (b"MSG a\r\n", "bad MSG line"),
+        (b"HMSG a 1 9 3\r\n", "header length exceeds"),
+        (b"WAT\r\n", "unexpected line"),
+        (b"INFO {not json\r\n", "INFO is not JSON"),
+    ],
+)
 def test_parser_rejects_garbage(data, message):
     with pytest.raises(ns.NatsError, match=message):
         ns.ProtocolParser().feed(data)
@@ -71,17 +81,28 @@ def test_parse_headers_and_pub_frame():
 
 # ---------------------------------------------------------------- credentials, durations
 
+
 def test_credentials_from_rendered_config():
     password = 'p@ss:w/o"rd{}#1'
-    conf = nats_config.nats_conf(member="n1", members=["n1", "n2", "n3"], cluster_name="c", client_port=4222,
-                                    cluster_port=6222, monitor_port=8222, user="nova", password=password)
+    conf = nats_config.nats_conf(
+        member="n1",
+        members=["n1", "n2", "n3"],
+        cluster_name="c",
+        client_port=4222,
+        cluster_port=6222,
+        monitor_port=8222,
+        user="nova",
+        password=password,
+    )
     assert ns.credentials_from_config(conf) == ("nova", password)
 
 
 def test_credentials_only_from_top_level_block():
-    conf = ('# authorization { user: "comment" }\n'
-            'cluster { authorization { user: "route" password: "r" } }\n'
-            "authorization = {\n  user = nova\n  password: 'secret'\n}\n")
+    conf = (
+        '# authorization { user: "comment" }\n'
+        'cluster { authorization { user: "route" password: "r" } }\n'
+        "authorization = {\n  user = nova\n  password: 'secret'\n}\n"
+    )
     assert ns.credentials_from_config(conf) == ("nova", "secret")
     with pytest.raises(ns.NatsError, match="no top-level authorization"):
         ns.credentials_from_config('cluster { authorization { user: "a", password: "b" } }')
@@ -89,10 +110,18 @@ def test_credentials_only_from_top_level_block():
         ns.credentials_from_config("authorization { token: abc }")
 
 
-@pytest.mark.parametrize("value, nanos", [
-    (5, 5), ("120000000000", 120 * 10**9), ("2m", 120 * 10**9), ("1h30m", 5400 * 10**9),
-    ("500ms", 5 * 10**8), ("7d", 7 * 86400 * 10**9), ("1.5s", 15 * 10**8),
-])
+@pytest.mark.parametrize(
+    "value, nanos",
+    [
+        (5, 5),
+        ("120000000000", 120 * 10**9),
+        ("2m", 120 * 10**9),
+        ("1h30m", 5400 * 10**9),
+        ("500ms", 5 * 10**8),
+        ("7d", 7 * 86400 * 10**9),
+        ("1.5s", 15 * 10**8),
+    ],
+)
 def test_parse_duration(value, nanos):
     assert ns.parse_duration(value) == nanos
 
@@ -105,9 +134,19 @@ def test_parse_duration_rejects(value):
 
 # ---------------------------------------------------------------- client against a fake server
 
-SERVER_DEFAULTS = {"retention": "limits", "max_consumers": -1, "max_msgs": -1, "max_bytes": -1,
-                   "max_age": 0, "max_msg_size": -1, "storage": "file", "discard": "old",
-                   "num_replicas": 1, "duplicate_window": 120 * 10**9, "allow_direct": False}
+SERVER_DEFAULTS = {
+    "retention": "limits",
+    "max_consumers": -1,
+    "max_msgs": -1,
+    "max_bytes": -1,
+    "max_age": 0,
+    "max_msg_size": -1,
+    "storage": "file",
+    "discard": "old",
+    "num_replicas": 1,
+    "duplicate_window": 120 * 10**9,
+    "allow_direct": False,
+}
 
 
 class FakeJetStream:
@@ -138,7 +177,7 @@ class FakeJetStream:
     def recv(self, _n):
         if not self.out:
             raise TimeoutError()
-        data, self.out = self.out[:self.chunk], self.out[self.chunk:]
+        data, self.out = self.out[: self.chunk], self.out[self.chunk :]
         return data
 
     def sendall(self, data):
@@ -150,7 +189,7 @@ class FakeJetStream:
                 subject, reply, size = args.split()
                 if len(rest) < int(size) + 2:
                     return
-                payload, self.buf = rest[:int(size)], rest[int(size) + 2:]
+                payload, self.buf = rest[: int(size)], rest[int(size) + 2 :]
                 self._request(subject, reply, payload)
                 continue
             self.buf = rest
@@ -173,8 +212,14 @@ class FakeJetStream:
         verb, name = subject.split(".")[3:5]
         if verb == "INFO":
             if name in self.streams:
-                self._reply(reply, {"type": "io.nats.jetstream.api.v1.stream_info_response",
-                                    "config": self.streams[name], "cluster": {"leader": "n1"}})
+                self._reply(
+                    reply,
+                    {
+                        "type": "io.nats.jetstream.api.v1.stream_info_response",
+                        "config": self.streams[name],
+                        "cluster": {"leader": "n1"},
+                    },
+                )
             else:
                 self._reply(reply, {"error": {"code": 404, "err_code": 10059, "description": "stream not found"}})
         elif verb in ("CREATE", "UPDATE"):
@@ -186,13 +231,30 @@ class FakeJetStream:
             self._reply(reply, {"config": self.streams[name], "cluster": {"leader": "n1"}})
 
 
-WANTED = {"subjects": ["nova.events.>"], "num_replicas": 3, "storage": "file", "retention": "limits",
-          "discard": "old", "max_age": "7d", "max_bytes": 1 << 30, "duplicate_window": "2m"}
+WANTED = {
+    "subjects": ["nova.events.>"],
+    "num_replicas": 3,
+    "storage": "file",
+    "retention": "limits",
+    "discard": "old",
+    "max_age": "7d",
+    "max_bytes": 1 << 30,
+    "duplicate_window": "2m",
+}
 
 
 def _params(**over):
-    params = {"name": "NOVA_EVENTS", "config": dict(WANTED), "host": "127.0.0.1", "port": 4222, "user": "nova",
-              "password": "s3cret", "server_config": None, "timeout": 1.0, "wait": 0}
+    params = {
+        "name": "NOVA_EVENTS",
+        "config": dict(WANTED),
+        "host": "127.0.0.1",
+        "port": 4222,
+        "user": "nova",
+        "password": "s3cret",
+        "server_config": None,
+        "timeout": 1.0,
+        "wait": 0,
+    }
     params.update(over)
     return params
 
@@ -202,6 +264,7 @@ def _connect_to(server):
         client = ns.NatsClient(server.accept(), timeout)
         client.handshake(user, password)
         return client
+
     return connect
 
 
@@ -215,14 +278,16 @@ def test_create_then_idempotent_then_update():
     assert server.closed
 
     server.closed = False
-    changed, action, diff, _ = ns.run(_params(config=dict(WANTED, subjects=["nova.events.>"])), False,
-                                      connect=_connect_to(server))
+    changed, action, diff, _ = ns.run(
+        _params(config=dict(WANTED, subjects=["nova.events.>"])), False, connect=_connect_to(server)
+    )
     assert (changed, action, diff) == (False, "none", {})
     assert server.requests[-1] == "$JS.API.STREAM.INFO.NOVA_EVENTS"
 
-    server.streams["NOVA_EVENTS"]["allow_direct"] = True       # set by someone else: kept on update
-    changed, action, diff, _ = ns.run(_params(config=dict(WANTED, max_bytes=2 << 30)), False,
-                                      connect=_connect_to(server))
+    server.streams["NOVA_EVENTS"]["allow_direct"] = True  # set by someone else: kept on update
+    changed, action, diff, _ = ns.run(
+        _params(config=dict(WANTED, max_bytes=2 << 30)), False, connect=_connect_to(server)
+    )
     assert (changed, action) == (True, "updated")
     assert diff == {"max_bytes": [1 << 30, 2 << 30]}
     assert server.streams["NOVA_EVENTS"]["max_bytes"] == 2 << 30
@@ -238,8 +303,11 @@ def test_check_mode_changes_nothing():
 
 def test_api_error_is_reported_with_its_description():
     server = FakeJetStream(create_error={"code": 500, "err_code": 10023, "description": "insufficient resources"})
-    with pytest.raises(ns.NatsError, match=r"STREAM.CREATE.NOVA_EVENTS failed: insufficient resources "
-                                           r"\(code 500, err_code 10023\)"):
+    with pytest.raises(
+        ns.NatsError,
+        match=r"STREAM.CREATE.NOVA_EVENTS failed: insufficient resources "
+        r"\(code 500, err_code 10023\)",
+    ):
         ns.run(_params(), False, connect=_connect_to(server))
 
 
@@ -253,13 +321,23 @@ def test_bad_password_and_no_jetstream():
 def test_transient_errors_are_retried_within_the_wait_budget():
     now = [0.0]
     servers = [FakeJetStream(jetstream=False), FakeJetStream(jetstream=False), FakeJetStream()]
-    result = ns.run(_params(wait=10), False, connect=lambda *a: _connect_to(servers.pop(0))(*a),
-                    clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    result = ns.run(
+        _params(wait=10),
+        False,
+        connect=lambda *a: _connect_to(servers.pop(0))(*a),
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+    )
     assert result[1] == "created" and now[0] == 2.0
     now[0] = 0.0
     with pytest.raises(ns.TransientError):
-        ns.run(_params(wait=3), False, connect=lambda *a: _connect_to(FakeJetStream(jetstream=False))(*a),
-               clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+        ns.run(
+            _params(wait=3),
+            False,
+            connect=lambda *a: _connect_to(FakeJetStream(jetstream=False))(*a),
+            clock=lambda: now[0],
+            sleep=lambda s: now.__setitem__(0, now[0] + s),
+        )
 
 
 def test_no_suitable_peers_is_retried_then_reported():
@@ -267,19 +345,39 @@ def test_no_suitable_peers_is_retried_then_reported():
     placement = {"code": 400, "err_code": 10005, "description": "no suitable peers for placement"}
     now = [0.0]
     servers = [FakeJetStream(create_error=placement), FakeJetStream()]
-    result = ns.run(_params(wait=10), False, connect=lambda *a: _connect_to(servers.pop(0))(*a),
-                    clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    result = ns.run(
+        _params(wait=10),
+        False,
+        connect=lambda *a: _connect_to(servers.pop(0))(*a),
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+    )
     assert result[1] == "created" and now[0] > 0
     now[0] = 0.0
     with pytest.raises(ns.TransientError, match="no suitable peers for placement"):
-        ns.run(_params(wait=3), False, connect=lambda *a: _connect_to(FakeJetStream(create_error=placement))(*a),
-               clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+        ns.run(
+            _params(wait=3),
+            False,
+            connect=lambda *a: _connect_to(FakeJetStream(create_error=placement))(*a),
+            clock=lambda: now[0],
+            sleep=lambda s: now.__setitem__(0, now[0] + s),
+        )
 
 
 def test_credentials_read_from_server_config(tmp_path):
     conf = tmp_path / "nats.conf"
-    conf.write_text(nats_config.nats_conf(member="n1", members=["n1"], cluster_name="c", client_port=4222,
-                                             cluster_port=6222, monitor_port=8222, user="nova", password="s3cret"))
+    conf.write_text(
+        nats_config.nats_conf(
+            member="n1",
+            members=["n1"],
+            cluster_name="c",
+            client_port=4222,
+            cluster_port=6222,
+            monitor_port=8222,
+            user="nova",
+            password="s3cret",
+        )
+    )
     server = FakeJetStream()
     ns.run(_params(user=None, password=None, server_config=str(conf)), False, connect=_connect_to(server))
     assert server.connect_opts["user"] == "nova" and server.connect_opts["pass"] == "s3cret"
@@ -297,6 +395,7 @@ def test_timeout_waiting_for_reply_is_transient():
     class Silent(FakeJetStream):
         def _request(self, subject, reply, payload):
             self.requests.append(subject)
+
     now = [0.0]
 
     class Client(ns.NatsClient):
@@ -307,5 +406,6 @@ def test_timeout_waiting_for_reply_is_transient():
         client = Client(Silent(chunk=4096).accept(), timeout)
         client.handshake(user, password)
         return client
+
     with pytest.raises(ns.TransientError, match="timed out .* reply to \\$JS.API.STREAM.INFO.NOVA_EVENTS"):
         ns.run(_params(), False, connect=connect)

@@ -1,5 +1,6 @@
 """novaload and the drills' arithmetic without a stack: endpoints from outputs, bounds, the ledger,
 RTO from the ledger, and a bounded run against fake tiers (one of them failing for a while)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,10 +19,17 @@ from tools.novaload.tiers import clients, writable
 OUTPUTS = {
     "stack": "t",
     "tiers": {
-        "working": {"engine": "valkey", "members": {
-            "working-1": {"container": "novaops-t-working-1", "valkey": "127.0.0.1:1", "sentinel": "127.0.0.1:2"}}},
-        "episodic": {"engine": "patroni", "members": {},
-                     "router": {"container": "r", "primary": "127.0.0.1:5", "replicas": "127.0.0.1:6"}},
+        "working": {
+            "engine": "valkey",
+            "members": {
+                "working-1": {"container": "novaops-t-working-1", "valkey": "127.0.0.1:1", "sentinel": "127.0.0.1:2"}
+            },
+        },
+        "episodic": {
+            "engine": "patroni",
+            "members": {},
+            "router": {"container": "r", "primary": "127.0.0.1:5", "replicas": "127.0.0.1:6"},
+        },
         "streams": {"engine": "nats", "members": {"streams-1": {"container": "s", "client": "127.0.0.1:7"}}},
     },
     "monitoring": {"alert-receiver": "http://127.0.0.1:9"},
@@ -91,6 +99,7 @@ class FakeTier:
 
 def test_bounded_run_ledger_rto_and_losses(tmp_path: Path):
     from tools.drills.runner import Load
+
     fake = FakeTier("episodic")
     ledger = tmp_path / "ledger.jsonl"
     config = LoadConfig(sessions=20, duration=3.0, think=0.05, op_timeout=1.0)
@@ -103,6 +112,7 @@ def test_bounded_run_ledger_rto_and_losses(tmp_path: Path):
             fake.down = True
             await asyncio.sleep(0.5)
             fake.down = False
+
         task = asyncio.create_task(fault())
         started = time.monotonic()
         summary = await run_load({"episodic": fake}, config, ledger)
@@ -116,14 +126,14 @@ def test_bounded_run_ledger_rto_and_losses(tmp_path: Path):
     assert stored == summary and summary["failed"]["episodic"] == len(errors) > 0
     assert len(acks) == summary["acked"]["episodic"] > 0
 
-    load = Load.__new__(Load)          # only the ledger arithmetic, no child process
+    load = Load.__new__(Load)  # only the ledger arithmetic, no child process
     load.ledger = ledger
     rto = load.rto("episodic", marks["fault"], time.time())
-    assert 0.45 <= rto <= 1.0, rto     # down for 0.5 s: the first write started after it succeeds ~0.5 s later
+    assert 0.45 <= rto <= 1.0, rto  # down for 0.5 s: the first write started after it succeeds ~0.5 s later
 
     result = asyncio.run(verify({"episodic": fake}, ledger))
     assert result["episodic"] == {"acked": len(acks), "lost": 0, "missing_sample": []}
-    fake.keys.discard(acks[0]["k"])    # one acknowledged write lost: verify must say so
+    fake.keys.discard(acks[0]["k"])  # one acknowledged write lost: verify must say so
     assert asyncio.run(verify({"episodic": fake}, ledger))["episodic"]["lost"] == 1
 
 
@@ -139,13 +149,20 @@ def test_verify_rejects_a_file_that_is_no_ledger(tmp_path: Path):
 
 def _outputs_of(topology) -> dict:
     """The stack outputs components/stack.py publishes for ``topology`` (tiers, secrets), without Pulumi."""
+
     def published(svc) -> dict:
         address = topology.docker_hosts[svc.docker_host].address
         return {"container": svc.container, **{p.name: f"{address}:{p.host}" for p in svc.ports if p.host}}
-    tiers = {t.key: {"number": t.number, "engine": t.engine.name,
-                     "members": {m.key: published(m) for m in t.members},
-                     **({"router": published(t.router)} if t.router else {})}
-             for t in topology.tiers.values()}
+
+    tiers = {
+        t.key: {
+            "number": t.number,
+            "engine": t.engine.name,
+            "members": {m.key: published(m) for m in t.members},
+            **({"router": published(t.router)} if t.router else {}),
+        }
+        for t in topology.tiers.values()
+    }
     secrets = {t.key: {name: f"{t.key}-{name}" for name in t.engine.secrets} for t in topology.tiers.values()}
     return {"stack": topology.stack, "tiers": tiers, "tierSecrets": secrets, "monitoring": {}}
 
@@ -165,10 +182,18 @@ def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_a_
     assert cache.published[first.container][1] == first.port("valkey").host
     router = topology.tiers["ledger"].router
     assert (ledger.primary[1], ledger.replicas[1], ledger.password) == (
-        router.port("primary").host, router.port("replicas").host, "ledger-superuser")
+        router.port("primary").host,
+        router.port("replicas").host,
+        "ledger-superuser",
+    )
     purposes = {k: c.purpose for k, c in made.items() if hasattr(c, "purpose")}
-    assert purposes == {"episodic": "relational", "semantic": "vector", "graph": "age", "temporal": "timescaledb",
-                        "ledger": "age"}   # the test catalog's ledger loads AGE
+    assert purposes == {
+        "episodic": "relational",
+        "semantic": "vector",
+        "graph": "age",
+        "temporal": "timescaledb",
+        "ledger": "age",
+    }  # the test catalog's ledger loads AGE
     # A tier whose engine has no workload (etcd: Patroni's DCS) is skipped, and named when asked for.
     skipped = [k for k in topology.tiers if k not in made]
     assert skipped and all(k not in endpoints.tiers for k in skipped)
@@ -180,6 +205,7 @@ def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_a_
 
 def test_the_cli_names_a_tier_it_cannot_write_to(monkeypatch, capsys, tmp_path: Path):
     from tools.novaload import __main__ as cli
+
     outputs = json.loads(json.dumps(OUTPUTS))
     outputs["tiers"]["coordination"] = {"engine": "etcd", "members": {"coordination-1": {"container": "c"}}}
     monkeypatch.setattr(ep, "load_stack_outputs", lambda stack: outputs)
@@ -189,7 +215,8 @@ def test_the_cli_names_a_tier_it_cannot_write_to(monkeypatch, capsys, tmp_path: 
     assert "'coordination': its engine etcd has no workload client" in capsys.readouterr().err
     assert cli.main(["run", "--stack", "t", "--ledger", ledger, "--tiers", "nope"]) == 2
     assert "tiers it writes to: working, episodic, streams" in capsys.readouterr().err
-    monkeypatch.setattr(ep, "load_stack_outputs", lambda stack: dict(outputs, tiers={"coordination": outputs["tiers"][
-        "coordination"]}))
-    assert cli.main(["run", "--stack", "t", "--ledger", ledger]) == 2   # not a minute-long run of nothing
+    monkeypatch.setattr(
+        ep, "load_stack_outputs", lambda stack: dict(outputs, tiers={"coordination": outputs["tiers"]["coordination"]})
+    )
+    assert cli.main(["run", "--stack", "t", "--ledger", ledger]) == 2  # not a minute-long run of nothing
     assert "no tier to write to" in capsys.readouterr().err

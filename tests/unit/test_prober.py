@@ -1,5 +1,6 @@
 """images/exporters/novaops-prober: its probes against small fake servers on loopback, its
 rounds with fake probes, and the script end to end on a loopback port. No Docker."""
+
 from __future__ import annotations
 
 import importlib.machinery
@@ -36,7 +37,7 @@ def _load():
     loader = importlib.machinery.SourceFileLoader("novaops_prober", str(SCRIPT))
     spec = importlib.util.spec_from_loader("novaops_prober", loader)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["novaops_prober"] = module   # dataclasses resolve their module by name
+    sys.modules["novaops_prober"] = module  # dataclasses resolve their module by name
     loader.exec_module(module)
     return module
 
@@ -97,6 +98,7 @@ def fake_valkey(password: str):
                 sock.sendall(b"+OK\r\n" if ok else b"-WRONGPASS invalid username-password pair\r\n")
             elif parts[0] == b"PING":
                 sock.sendall(b"+PONG\r\n")
+
     return handle
 
 
@@ -113,6 +115,7 @@ def fake_nats(user: str, password: str, async_info: bool = False):
                     sock.sendall(b'INFO {"connect_urls":[]}\r\nPING\r\n')
             elif line == b"PING":
                 sock.sendall(b"PONG\r\n")
+
     return handle
 
 
@@ -181,6 +184,7 @@ def test_etcd_probe_is_a_range_read(etcd_server):
 
 def test_postgres_probe_logs_in_and_selects_one(monkeypatch):
     import psycopg
+
     calls = {}
 
     class Conn:
@@ -249,15 +253,18 @@ def test_a_round_records_latency_and_success_per_service():
     logged = []
     registry = CollectorRegistry()
     # timeout 1.5 s: the failed probe is observed as 1.5 s, the 30 ms one well under 1 s even on a busy machine
-    p = prober.Prober(_config(fast, broken, timeout=1.5), registry, probes={"valkey": ok, "etcd": refuse},
-                      log=logged.append)
+    p = prober.Prober(
+        _config(fast, broken, timeout=1.5), registry, probes={"valkey": ok, "etcd": refuse}, log=logged.append
+    )
     for _ in range(2):
         p.run_round()
     success = _samples(registry, "novaops_probe_success")
     assert success[(("kind", "valkey"), ("service", "w-1"), ("tier", "working"))] == 1
     assert success[(("kind", "etcd"), ("service", "c-1"), ("tier", "coordination"))] == 0
-    buckets = {(dict(k)["service"], dict(k)["le"]): v
-               for k, v in _samples(registry, "novaops_probe_duration_seconds_bucket").items()}
+    buckets = {
+        (dict(k)["service"], dict(k)["le"]): v
+        for k, v in _samples(registry, "novaops_probe_duration_seconds_bucket").items()
+    }
     assert {le for _, le in buckets} >= {"0.005", "0.01", "0.02", "0.05", "0.1", "0.25", "0.5", "1.0", "+Inf"}
     assert buckets[("w-1", "0.02")] == 0 and buckets[("w-1", "1.0")] == 2
     # a failed probe counts as the full timeout: never under 100 ms
@@ -273,8 +280,12 @@ def test_a_hung_probe_does_not_hold_up_the_round():
     def hang(t, timeout):
         release.wait(10)
 
-    p = prober.Prober(_config(target("nats", service="s-1"), interval=5, timeout=0.2), CollectorRegistry(),
-                      probes={"nats": hang}, log=lambda line: None)
+    p = prober.Prober(
+        _config(target("nats", service="s-1"), interval=5, timeout=0.2),
+        CollectorRegistry(),
+        probes={"nats": hang},
+        log=lambda line: None,
+    )
     started = time.monotonic()
     (result,) = p.run_round()
     release.set()
@@ -290,8 +301,9 @@ def test_recovery_is_logged():
             raise OSError("down")
 
     logged = []
-    p = prober.Prober(_config(target("etcd", service="c-2")), CollectorRegistry(), probes={"etcd": flaky},
-                      log=logged.append)
+    p = prober.Prober(
+        _config(target("etcd", service="c-2")), CollectorRegistry(), probes={"etcd": flaky}, log=logged.append
+    )
     p.run_round()
     state["up"] = True
     p.run_round()
@@ -299,20 +311,48 @@ def test_recovery_is_logged():
     assert [line.split(": ", 1)[1].split(" ")[0] for line in logged] == ["c-2", "c-2"] and "recovered" in logged[1]
 
 
-@pytest.mark.parametrize("data,problem", [
-    ({"targets": []}, "targets: must be a non-empty list"),
-    ({"interval_seconds": 2, "timeout_seconds": 2, "targets": [{}]}, "timeout_seconds (2) must be shorter"),
-    ({"targets": [{"tier": "w", "service": "w-1", "kind": "valkey", "protocol": "valkey", "host": "h", "port": 1}]},
-     "targets[0] (w-1): a valkey probe needs password"),
-    ({"targets": [{"tier": "w", "service": "w-1", "kind": "valkey", "protocol": "redis", "host": "h", "port": 1}]},
-     "targets[0] (w-1): unknown protocol 'redis'"),
-    ({"targets": [{"tier": "c", "service": "c-1", "kind": "etcd", "protocol": "etcd", "host": "h", "port": 99999}]},
-     "targets[0] (c-1): port must be"),
-    ({"targets": [{"tier": "c", "service": "c-1", "kind": "etcd", "protocol": "etcd", "port": 1}]},
-     "targets[0] (c-1): missing host"),
-    ({"targets": [{"tier": "c", "service": "c-1", "kind": "etcd", "protocol": "etcd", "host": "h", "port": 1}] * 2},
-     "targets[1] (c-1): service 'c-1' is listed twice"),
-])
+@pytest.mark.parametrize(
+    "data,problem",
+    [
+        ({"targets": []}, "targets: must be a non-empty list"),
+        ({"interval_seconds": 2, "timeout_seconds": 2, "targets": [{}]}, "timeout_seconds (2) must be shorter"),
+        (
+            {
+                "targets": [
+                    {"tier": "w", "service": "w-1", "kind": "valkey", "protocol": "valkey", "host": "h", "port": 1}
+                ]
+            },
+            "targets[0] (w-1): a valkey probe needs password",
+        ),
+        (
+            {
+                "targets": [
+                    {"tier": "w", "service": "w-1", "kind": "valkey", "protocol": "redis", "host": "h", "port": 1}
+                ]
+            },
+            "targets[0] (w-1): unknown protocol 'redis'",
+        ),
+        (
+            {
+                "targets": [
+                    {"tier": "c", "service": "c-1", "kind": "etcd", "protocol": "etcd", "host": "h", "port": 99999}
+                ]
+            },
+            "targets[0] (c-1): port must be",
+        ),
+        (
+            {"targets": [{"tier": "c", "service": "c-1", "kind": "etcd", "protocol": "etcd", "port": 1}]},
+            "targets[0] (c-1): missing host",
+        ),
+        (
+            {
+                "targets": [{"tier": "c", "service": "c-1", "kind": "etcd", "protocol": "etcd", "host": "h", "port": 1}]
+                * 2
+            },
+            "targets[1] (c-1): service 'c-1' is listed twice",
+        ),
+    ],
+)
 def test_bad_config_names_the_culprit(data, problem):
     with pytest.raises(prober.ConfigError) as err:
         prober.parse_config(data)
@@ -332,18 +372,42 @@ def test_script_serves_probe_metrics(tmp_path, etcd_server, tcp_server):
     etcd_port, _ = etcd_server(200, {"header": {}})
     valkey_port = tcp_server(fake_valkey("pw"))
     config = tmp_path / "prober.json"
-    config.write_text(json.dumps({"interval_seconds": 1, "timeout_seconds": 0.5, "targets": [
-        {"tier": "coordination", "service": "coordination-1", "kind": "etcd", "protocol": "etcd",
-         "host": "127.0.0.1", "port": etcd_port},
-        {"tier": "working", "service": "working-1", "kind": "valkey", "protocol": "valkey",
-         "host": "127.0.0.1", "port": valkey_port, "password": "wrong"},
-    ]}))
+    config.write_text(
+        json.dumps(
+            {
+                "interval_seconds": 1,
+                "timeout_seconds": 0.5,
+                "targets": [
+                    {
+                        "tier": "coordination",
+                        "service": "coordination-1",
+                        "kind": "etcd",
+                        "protocol": "etcd",
+                        "host": "127.0.0.1",
+                        "port": etcd_port,
+                    },
+                    {
+                        "tier": "working",
+                        "service": "working-1",
+                        "kind": "valkey",
+                        "protocol": "valkey",
+                        "host": "127.0.0.1",
+                        "port": valkey_port,
+                        "password": "wrong",
+                    },
+                ],
+            }
+        )
+    )
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--config", str(config), "--listen", f"127.0.0.1:{port}"],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--config", str(config), "--listen", f"127.0.0.1:{port}"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         text = ""
-        deadline = time.monotonic() + 30   # generous: CI machines may be busy
+        deadline = time.monotonic() + 30  # generous: CI machines may be busy
         while time.monotonic() < deadline and text.count("novaops_probe_success{") < 2:
             try:
                 text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
@@ -352,8 +416,9 @@ def test_script_serves_probe_metrics(tmp_path, etcd_server, tcp_server):
             time.sleep(0.2)
         assert 'novaops_probe_success{kind="etcd",service="coordination-1",tier="coordination"} 1.0' in text
         assert 'novaops_probe_success{kind="valkey",service="working-1",tier="working"} 0.0' in text
-        assert ('novaops_probe_duration_seconds_bucket{kind="etcd",le="0.1",service="coordination-1",'
-                'tier="coordination"}') in text
+        assert (
+            'novaops_probe_duration_seconds_bucket{kind="etcd",le="0.1",service="coordination-1",tier="coordination"}'
+        ) in text
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
@@ -363,10 +428,18 @@ def test_script_serves_probe_metrics(tmp_path, etcd_server, tcp_server):
 
 def test_script_refuses_a_bad_config(tmp_path):
     config = tmp_path / "prober.json"
-    config.write_text(json.dumps({"targets": [{"tier": "w", "service": "w-9", "kind": "nats", "protocol": "nats",
-                                               "host": "h", "port": 4222}]}))
-    run = subprocess.run([sys.executable, str(SCRIPT), "--config", str(config)], capture_output=True, text=True,
-                         timeout=30)
+    config.write_text(
+        json.dumps(
+            {
+                "targets": [
+                    {"tier": "w", "service": "w-9", "kind": "nats", "protocol": "nats", "host": "h", "port": 4222}
+                ]
+            }
+        )
+    )
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--config", str(config)], capture_output=True, text=True, timeout=30
+    )
     assert run.returncode == 1
     assert "targets[0] (w-9): a nats probe needs user, password" in run.stderr
 
@@ -379,8 +452,9 @@ def test_a_staggered_round_spreads_the_probes_over_the_interval():
     def ok(t, timeout):
         started.append(time.monotonic())
 
-    p = prober.Prober(_config(*targets, interval=1, timeout=0.2), CollectorRegistry(), probes={"valkey": ok},
-                      stagger=True)
+    p = prober.Prober(
+        _config(*targets, interval=1, timeout=0.2), CollectorRegistry(), probes={"valkey": ok}, stagger=True
+    )
     assert p.start_offsets() == pytest.approx([0.0, 0.2, 0.4, 0.6])
     begin = time.monotonic()
     results = p.run_round()

@@ -2,6 +2,7 @@
 
 Every test returns its Output so that @pulumi.runtime.test awaits the assertions.
 """
+
 from __future__ import annotations
 
 import collections
@@ -34,14 +35,23 @@ def labels(c) -> dict:
 @pulumi.runtime.test
 def test_counts_per_tier_and_role():
     def verify(mocks, _):
-        per_tier = collections.Counter(labels(c)["novaops.tier"] for c in mocks.containers()
-                                       if labels(c)["novaops.role"] == "database")
-        assert per_tier == {"working": 3, "episodic": 3, "semantic": 2, "graph": 2,
-                            "temporal": 3, "streams": 3, "coordination": 3}
+        per_tier = collections.Counter(
+            labels(c)["novaops.tier"] for c in mocks.containers() if labels(c)["novaops.role"] == "database"
+        )
+        assert per_tier == {
+            "working": 3,
+            "episodic": 3,
+            "semantic": 2,
+            "graph": 2,
+            "temporal": 3,
+            "streams": 3,
+            "coordination": 3,
+        }
         roles = collections.Counter(labels(c)["novaops.role"] for c in mocks.containers())
         assert roles == {"database": 19, "router": 4, "monitoring": 4, "exporter": 3, "division": 5, "backup": 1}
         routers = {labels(c)["novaops.tier"] for c in mocks.containers() if labels(c)["novaops.role"] == "router"}
         assert routers == {"episodic", "semantic", "graph", "temporal"}
+
     return check(verify)
 
 
@@ -60,6 +70,7 @@ def test_every_container_is_named_labelled_limited_and_health_checked():
             assert i["healthcheck"]["tests"][0] in ("CMD", "CMD-SHELL")
             assert i["healthcheck"]["interval"] == "10s" and i["healthcheck"]["startPeriod"] == "180s"
             assert i["wait"] is True and i["mustRun"] is True
+
     return check(verify)
 
 
@@ -74,6 +85,7 @@ def test_ports_published_only_on_loopback():
         assert len(externals) == len(set(externals))
         pg = mocks.container("novaops-dev-episodic-1").inputs["ports"]
         assert {(p["internal"], p["external"]) for p in pg} == {(5432, 15432), (8008, 18008), (9100, 19108)}
+
     return check(verify)
 
 
@@ -93,6 +105,7 @@ def test_networks_one_internal_per_tier_plus_monitoring_and_edge():
                 assert joined[0] == "novaops-dev-edge", "published ports need a non-internal first network"
         episodic = [n["name"] for n in mocks.container("novaops-dev-episodic-2").inputs["networksAdvanced"]]
         assert "novaops-dev-coordination" in episodic and "novaops-dev-working" not in episodic
+
     return check(verify)
 
 
@@ -105,6 +118,7 @@ def _network_resource_names(stack: str):
 def test_network_resource_names_do_not_depend_on_the_number_of_docker_hosts():
     """<host>-<key> on one host as on three: declaring a second docker host renames no network
     (a rename would make Pulumi replace it, and every container on it)."""
+
     def expected(stack: str) -> list[str]:
         topology = build_topology(stack, load_stack_file(stack), lambda k: True)
         return sorted(f"{host}-{key}" for host, key in topology.networks)
@@ -116,6 +130,7 @@ def test_network_resource_names_do_not_depend_on_the_number_of_docker_hosts():
         dev, prod = names
         assert dev == want_dev and all(n.startswith("local-") for n in dev)
         assert prod == want_prod and len({h for h, _ in build_topology("dev", {}).networks}) == 1
+
     return pulumi.Output.all(one_host, three_hosts).apply(verify)
 
 
@@ -132,17 +147,22 @@ def test_secrets_are_secret_files_never_env():
                     assert secret, f"{c.inputs['name']}:{path} holds a password in the clear"
                     assert up["permissions"] == "0600", f"{c.inputs['name']}:{path}"
         patroni = uploads(mocks.container("novaops-dev-episodic-1"))
-        assert patroni["/etc/novaops/patroni.yml"][1] and patroni["/etc/novaops/patroni.yml"][0]["permissions"] == "0600"
+        assert (
+            patroni["/etc/novaops/patroni.yml"][1] and patroni["/etc/novaops/patroni.yml"][0]["permissions"] == "0600"
+        )
         assert patroni["/etc/novaops/bootstrap.sql"][0]["permissions"] == "0600", "it creates the monitor role"
+
     return check(verify)
 
 
 @pulumi.runtime.test
 def test_tier_secret_outputs_are_secret():
     mocks, result, done = run_program("dev")
-    return pulumi.Output.all(done, pulumi.Output.from_input(result.outputs["tierSecrets"]).is_secret(),
-                             result.outputs["sshPrivateKey"].is_secret()).apply(
-        lambda r: (r[1] is True and r[2] is True) or (_ for _ in ()).throw(AssertionError(f"not secret: {r[1:]}")))
+    return pulumi.Output.all(
+        done,
+        pulumi.Output.from_input(result.outputs["tierSecrets"]).is_secret(),
+        result.outputs["sshPrivateKey"].is_secret(),
+    ).apply(lambda r: (r[1] is True and r[2] is True) or (_ for _ in ()).throw(AssertionError(f"not secret: {r[1:]}")))
 
 
 @pulumi.runtime.test
@@ -155,6 +175,7 @@ def test_data_lives_in_named_volumes():
                 assert len(mounts) == 1, c.inputs["name"]
             for m in mounts:
                 assert m["volumeName"] in volumes and m["volumeName"] == c.inputs["name"] + "-data"
+
     return check(verify)
 
 
@@ -169,7 +190,12 @@ def test_patroni_tiers_bootstrap_against_the_etcd_tier():
             assert sorted(conf["etcd3"]["hosts"]) == etcd
             libs = conf["bootstrap"]["dcs"]["postgresql"]["parameters"].get("shared_preload_libraries", "")
             assert sorted(filter(None, libs.split(","))) == preload
-            assert mocks.container(f"novaops-dev-{tier}-1").inputs["command"][:3] == ["novaops-run", "postgres", "patroni-with-pgbackrest"]
+            assert mocks.container(f"novaops-dev-{tier}-1").inputs["command"][:3] == [
+                "novaops-run",
+                "postgres",
+                "patroni-with-pgbackrest",
+            ]
+
     return check(verify)
 
 
@@ -178,11 +204,15 @@ def test_valkey_replicas_follow_the_first_member_and_sentinels_watch_it():
     def verify(mocks, _):
         def conf(name, f):
             return uploads(mocks.container(name))[f"/etc/novaops/{f}"][0]["content"]
+
         assert "replicaof" not in conf("novaops-dev-working-1", "valkey.conf")
         for i in (2, 3):
             assert "replicaof novaops-dev-working-1 6379" in conf(f"novaops-dev-working-{i}", "valkey.conf")
         for i in (1, 2, 3):
-            assert "monitor dev-working novaops-dev-working-1 6379 2" in conf(f"novaops-dev-working-{i}", "sentinel.conf")
+            assert "monitor dev-working novaops-dev-working-1 6379 2" in conf(
+                f"novaops-dev-working-{i}", "sentinel.conf"
+            )
+
     return check(verify)
 
 
@@ -194,6 +224,7 @@ def test_division_hosts_trust_the_generated_key():
         for c in hosts:
             assert uploads(c)["/etc/novaops/authorized_keys"][0]["content"] == FAKE_PUBLIC_KEY
         assert len(mocks.of_type("tls:index/privateKey:PrivateKey")) == 1
+
     return check(verify)
 
 
@@ -201,9 +232,22 @@ def test_division_hosts_trust_the_generated_key():
 def test_images_are_built_from_the_repo_and_referenced_by_digest_tag():
     def verify(mocks, _):
         built = {i.inputs["imageName"]: i.inputs for i in mocks.of_type("docker:index/image:Image")}
-        assert {n.split(":")[0] for n in built} == {f"novaops/{n}" for n in
-            ["base", "postgres", "valkey", "nats", "etcd", "prometheus", "alertmanager", "exporters", "host", "backup",
-             "haproxy"]}
+        assert {n.split(":")[0] for n in built} == {
+            f"novaops/{n}"
+            for n in [
+                "base",
+                "postgres",
+                "valkey",
+                "nats",
+                "etcd",
+                "prometheus",
+                "alertmanager",
+                "exporters",
+                "host",
+                "backup",
+                "haproxy",
+            ]
+        }
         for name, i in built.items():
             assert i["skipPush"] is True
             assert name == image_tag(i["build"]["context"].split("/")[-1])
@@ -214,6 +258,7 @@ def test_images_are_built_from_the_repo_and_referenced_by_digest_tag():
                 assert c.inputs["image"] in built, c.inputs["name"]
         assert built[image_tag("postgres")]["build"]["args"]["BASE_IMAGE"] == image_tag("base")
         assert built[image_tag("backup")]["build"]["args"]["BASE_IMAGE"] == image_tag("host")
+
     return check(verify)
 
 
@@ -228,6 +273,7 @@ def test_containers_inventory_and_scrape_targets_agree():
         assert containers == {c for _, c in targets} == inventory_hosts(render_inventory(topology))
         jobs = collections.Counter(job for job, _ in targets)
         assert jobs["patroni"] == jobs["postgres"] == 10 and jobs["valkey"] == 3 and jobs["pg-router"] == 4
+
     return check(verify)
 
 
@@ -243,14 +289,18 @@ def test_components_parent_their_children_and_tiers_wait_for_their_dcs():
         for c in mocks.containers():
             parent = mocks.edges_of(CONTAINER, labels(c)["novaops.service"]).parent
             assert "$novaops:" in parent, f"{c.inputs['name']} is not parented to a NovaOps component"
-        etcd_members = {e.urn for e in edges.values() if e.urn.endswith(tuple(f"::coordination-{i}" for i in (1, 2, 3)))}
+        etcd_members = {
+            e.urn for e in edges.values() if e.urn.endswith(tuple(f"::coordination-{i}" for i in (1, 2, 3)))
+        }
         assert len(etcd_members) == 3
         for tier in ("episodic", "semantic", "graph", "temporal"):
             deps = set(mocks.edges_of(CONTAINER, f"{tier}-1").dependencies)
-            assert etcd_members <= deps or any(d.endswith("novaops:tiers:DatabaseTier::coordination") for d in deps), \
+            assert etcd_members <= deps or any(d.endswith("novaops:tiers:DatabaseTier::coordination") for d in deps), (
                 f"{tier} does not wait for the etcd tier: {sorted(deps)}"
+            )
             assert any("docker:index/network:Network" in d or "novaops:network:Networks" in d for d in deps)
         assert not etcd_members & set(mocks.edges_of(CONTAINER, "working-1").dependencies), "Valkey needs no DCS"
+
     return check(verify)
 
 
@@ -258,6 +308,7 @@ def test_components_parent_their_children_and_tiers_wait_for_their_dcs():
 def test_prober_probes_every_database_member_with_its_tier_secret():
     def verify(mocks, _):
         import json
+
         topology = build_topology("dev", load_stack_file("dev"))
         prober = mocks.container("novaops-dev-prober")
         assert prober.inputs["command"][:3] == ["novaops-run", "prometheus", "novaops-prober"]
@@ -269,7 +320,12 @@ def test_prober_probes_every_database_member_with_its_tier_secret():
         by_service = {t["service"]: t for t in config["targets"]}
         members = {m.key: (t, m) for t in topology.tiers.values() for m in t.members}
         assert set(by_service) == set(members) and len(by_service) == 19
-        protocols = {"patroni": ("postgres", 5432), "valkey": ("valkey", 6379), "nats": ("nats", 4222), "etcd": ("etcd", 2379)}
+        protocols = {
+            "patroni": ("postgres", 5432),
+            "valkey": ("valkey", 6379),
+            "nats": ("nats", 4222),
+            "etcd": ("etcd", 2379),
+        }
         for key, (tier, member) in members.items():
             target = by_service[key]
             assert (target["tier"], target["kind"], target["host"]) == (tier.key, tier.engine.name, member.container)
@@ -282,12 +338,15 @@ def test_prober_probes_every_database_member_with_its_tier_secret():
         assert by_service["streams-1"]["user"] == "nova"
         assert by_service["streams-1"]["password"] == mocks.generated["streams-password-password"]
         assert "password" not in by_service["coordination-1"]
-        prom = yaml.safe_load(uploads(mocks.container("novaops-dev-prometheus"))["/etc/novaops/prometheus.yml"][0]["content"])
+        prom = yaml.safe_load(
+            uploads(mocks.container("novaops-dev-prometheus"))["/etc/novaops/prometheus.yml"][0]["content"]
+        )
         (job,) = [j for j in prom["scrape_configs"] if j["job_name"] == "prober"]
         assert job["honor_labels"] is True, "the probe labels tier/service must not become exported_*"
         assert job["metric_relabel_configs"] == [{"action": "labeldrop", "regex": "group|role"}]
         assert job["static_configs"][0]["targets"] == ["novaops-dev-prober:9199"]
         assert all("honor_labels" not in j for j in prom["scrape_configs"] if j["job_name"] != "prober")
+
     return check(verify)
 
 
@@ -315,20 +374,27 @@ def grafana_provisioning_checked(mocks, stack: str) -> int:
     datasource = yaml.safe_load(files["/etc/grafana/provisioning/datasources/novaops.yml"][0]["content"])
     (prom,) = datasource["datasources"]
     host, port = topology.endpoint(topology.monitoring["grafana"], topology.monitoring["prometheus"], "web")
-    assert (prom["type"], prom["url"], prom["jsonData"]["timeInterval"]) == ("prometheus", f"http://{host}:{port}", "15s")
+    assert (prom["type"], prom["url"], prom["jsonData"]["timeInterval"]) == (
+        "prometheus",
+        f"http://{host}:{port}",
+        "15s",
+    )
     provider = yaml.safe_load(files["/etc/grafana/provisioning/dashboards/novaops.yml"][0]["content"])
     (files_provider,) = provider["providers"]
     assert files_provider["type"] == "file"
     directory = files_provider["options"]["path"]
-    uploaded = {path.rsplit("/", 1)[1].removesuffix(".json"): up for path, (up, _) in files.items()
-                if path.startswith(directory + "/")}
+    uploaded = {
+        path.rsplit("/", 1)[1].removesuffix(".json"): up
+        for path, (up, _) in files.items()
+        if path.startswith(directory + "/")
+    }
     expected = render_dashboards(topology)
     assert set(uploaded) == set(expected) and len(expected) == len(topology.tiers) + 4
     for uid, up in uploaded.items():
         dashboard = json.loads(up["content"])
         assert dashboard == expected[uid]
         assert problems(dashboard, datasource_uid=prom["uid"]) == [], uid
-        assert (up["owner"], up["permissions"]) == ("472", "0644"), uid   # readable by Grafana, no secret inside
+        assert (up["owner"], up["permissions"]) == ("472", "0644"), uid  # readable by Grafana, no secret inside
     return len(uploaded)
 
 
@@ -351,5 +417,6 @@ def test_postgres_exporter_logs_in_to_an_existing_database_with_the_checkpointer
         assert set(modules) == {"episodic", "semantic", "graph", "temporal"}
         # without dbname the exporter asks for a database named after its user ("monitor"): pg_up 0
         assert {m["options"]["dbname"] for m in modules.values()} == {"postgres"}
-        assert "--collector.stat_checkpointer" in exporter.inputs["command"]   # PostgreSQL 17 checkpoint counters
+        assert "--collector.stat_checkpointer" in exporter.inputs["command"]  # PostgreSQL 17 checkpoint counters
+
     return check(verify)

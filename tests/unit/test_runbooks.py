@@ -1,5 +1,6 @@
 """Runbooks: every alert's runbook_url resolves, every playbook a runbook names exists, every
 drill runs the playbook its runbook names, and the generated README part is fresh."""
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,9 @@ def test_runbook_has_the_sections_and_its_playbooks_exist(path):
     missing = [s for s in SECTIONS if s not in text]
     assert not missing, f"{path.name}: missing sections {missing}"
     for playbook in runbooks.PLAYBOOK_REF.findall(text):
-        assert (ROOT / "ansible" / "playbooks" / playbook).is_file(), \
+        assert (ROOT / "ansible" / "playbooks" / playbook).is_file(), (
             f"{path.name} names playbooks/{playbook}, which does not exist"
+        )
 
 
 def test_recovery_playbooks_are_each_named_by_a_runbook():
@@ -50,8 +52,9 @@ def test_each_drill_runs_the_playbook_its_runbook_names(stack):
     for drill in drills:
         text = (ROOT / "runbooks" / drill.runbook).read_text()
         recovery = text.split("## Recovery", 1)[1].split("\n## ", 1)[0]
-        assert f"playbooks/{drill.playbook}" in recovery, \
+        assert f"playbooks/{drill.playbook}" in recovery, (
             f"drill {drill.name} runs {drill.playbook}, but the Recovery section of {drill.runbook} does not name it"
+        )
 
 
 def test_readme_generated_part_is_fresh():
@@ -86,12 +89,15 @@ def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_th
     (ledger,) = [r for r in table if r[0].startswith("9 ledger ")]
     assert ledger[3] == "coordination"
     (coordination,) = [r for r in table if r[0].startswith(f"{topology.tiers['coordination'].number} coordination ")]
-    assert "ledger" in coordination[4].split(", ")   # the tiers that need it
-    names = {r[0]: r for r in table if len(r) == 5}    # the Names table: the placeholders' values
+    assert "ledger" in coordination[4].split(", ")  # the tiers that need it
+    names = {r[0]: r for r in table if len(r) == 5}  # the Names table: the placeholders' values
     for new in ("cache", "ledger"):
         tier = topology.tiers[new]
-        assert names[new][1:4] == [tier.engine.name, ", ".join(m.key for m in tier.members),
-                                   ", ".join(m.container for m in tier.members)]
+        assert names[new][1:4] == [
+            tier.engine.name,
+            ", ".join(m.key for m in tier.members),
+            ", ".join(m.container for m in tier.members),
+        ]
     assert names["ledger"][4] == topology.tiers["ledger"].router.container and names["cache"][4] == "-"
 
 
@@ -100,8 +106,13 @@ def dev_names() -> tuple[set[str], set[str]]:
     topology = topology_tiers("dev")
     names = set()
     for tier in topology.tiers.values():
-        names |= {tier.key, f"{topology.stack}-{tier.key}", *(m.key for m in tier.members),
-                  *(m.container for m in tier.members), *([tier.router.container] if tier.router else [])}
+        names |= {
+            tier.key,
+            f"{topology.stack}-{tier.key}",
+            *(m.key for m in tier.members),
+            *(m.container for m in tier.members),
+            *([tier.router.container] if tier.router else []),
+        }
     return names, set(topology.tiers)
 
 
@@ -117,13 +128,17 @@ def named_in_code(text: str, names: set[str], tiers: set[str]) -> list[str]:
 def test_the_dev_name_check_sees_a_dev_name():
     names, tiers = dev_names()
     assert named_in_code("```sh\ndocker exec novaops-dev-working-1 ls\n```\n`-e tier=coordination`", names, tiers) == [
-        "coordination", "novaops-dev-working-1"]
+        "coordination",
+        "novaops-dev-working-1",
+    ]
     assert named_in_code("`--only kill-primary-episodic`, rules `novaops-streams-consensus.yml`", names, tiers) == [
-        "kill-primary-episodic"]
+        "kill-primary-episodic"
+    ]
 
 
 @pytest.mark.parametrize("path", runbook_files(), ids=lambda p: p.name)
 def test_runbook_commands_name_no_dev_tier_or_member(path):
     found = named_in_code(path.read_text(), *dev_names())
-    assert not found, f"{path.name} names dev tiers/members in its commands (use <tier>, <member>, <container>): " \
-                      f"{found}"
+    assert not found, (
+        f"{path.name} names dev tiers/members in its commands (use <tier>, <member>, <container>): {found}"
+    )

@@ -1,5 +1,6 @@
 """tools/status.py (make status) on fake API and Prometheus answers: roles, health, lag, backups,
 alerts, the exit code and the JSON form. No Docker."""
+
 from __future__ import annotations
 
 import copy
@@ -16,9 +17,13 @@ RULES = Path(__file__).resolve().parents[2] / "ansible" / "roles" / "prometheus_
 
 
 def _members(tier: str, n: int, ports: dict[str, int]) -> dict:
-    return {f"{tier}-{i}": {"container": f"novaops-t-{tier}-{i}",
-                            **{p: f"127.0.0.1:{base + i}" for p, base in ports.items()}}
-            for i in range(1, n + 1)}
+    return {
+        f"{tier}-{i}": {
+            "container": f"novaops-t-{tier}-{i}",
+            **{p: f"127.0.0.1:{base + i}" for p, base in ports.items()},
+        }
+        for i in range(1, n + 1)
+    }
 
 
 def _outputs() -> dict:
@@ -29,20 +34,43 @@ def _outputs() -> dict:
         "tiers": {
             # deliberately not in tier-number order: the table follows the numbers
             "coordination": {"number": 7, "engine": "etcd", "members": members("coordination", 3, {"client": 12378})},
-            "working": {"number": 1, "engine": "valkey",
-                        "members": members("working", 3, {"valkey": 16378, "sentinel": 26378})},
-            "episodic": {"number": 2, "engine": "patroni",
-                         "members": members("episodic", 2, {"postgres": 15431, "patroni": 18007}),
-                         "router": {"container": "novaops-t-episodic-router", "primary": "127.0.0.1:15438",
-                                    "stats": "127.0.0.1:18408"}},
-            "streams": {"number": 6, "engine": "nats",
-                        "members": members("streams", 3, {"client": 14221, "monitor": 18221})},
+            "working": {
+                "number": 1,
+                "engine": "valkey",
+                "members": members("working", 3, {"valkey": 16378, "sentinel": 26378}),
+            },
+            "episodic": {
+                "number": 2,
+                "engine": "patroni",
+                "members": members("episodic", 2, {"postgres": 15431, "patroni": 18007}),
+                "router": {
+                    "container": "novaops-t-episodic-router",
+                    "primary": "127.0.0.1:15438",
+                    "stats": "127.0.0.1:18408",
+                },
+            },
+            "streams": {
+                "number": 6,
+                "engine": "nats",
+                "members": members("streams", 3, {"client": 14221, "monitor": 18221}),
+            },
         },
     }
 
 
-SERVICES = ["working-1", "working-2", "working-3", "episodic-1", "episodic-2",
-            "streams-1", "streams-2", "streams-3", "coordination-1", "coordination-2", "coordination-3"]
+SERVICES = [
+    "working-1",
+    "working-2",
+    "working-3",
+    "episodic-1",
+    "episodic-2",
+    "streams-1",
+    "streams-2",
+    "streams-3",
+    "coordination-1",
+    "coordination-2",
+    "coordination-3",
+]
 
 
 class FakeSources(status.Sources):
@@ -53,9 +81,12 @@ class FakeSources(status.Sources):
         self.http = {
             "http://127.0.0.1:18008/patroni": {"state": "running", "role": "primary"},
             "http://127.0.0.1:18009/patroni": {"state": "running", "role": "replica"},
-            "http://127.0.0.1:18008/cluster": {"members": [
-                {"name": "novaops-t-episodic-1", "role": "leader", "state": "running"},
-                {"name": "novaops-t-episodic-2", "role": "sync_standby", "state": "streaming", "lag": 0}]},
+            "http://127.0.0.1:18008/cluster": {
+                "members": [
+                    {"name": "novaops-t-episodic-1", "role": "leader", "state": "running"},
+                    {"name": "novaops-t-episodic-2", "role": "sync_standby", "state": "streaming", "lag": 0},
+                ]
+            },
             "http://127.0.0.1:18009/cluster": {"members": []},
         }
         for i in (1, 2, 3):
@@ -64,25 +95,37 @@ class FakeSources(status.Sources):
             self.http[f"{monitor}/jsz"] = {"meta_cluster": {"leader": "novaops-t-streams-2", "cluster_size": 3}}
             self.http[f"{monitor}/healthz?js-enabled-only=true"] = {"status": "ok"}
             self.http[f"http://127.0.0.1:{12378 + i}/v3/maintenance/status"] = {
-                "header": {"member_id": str(100 + i)}, "leader": "103", "raftIndex": "500",
-                "raftAppliedIndex": "499" if i == 1 else "500"}
+                "header": {"member_id": str(100 + i)},
+                "leader": "103",
+                "raftIndex": "500",
+                "raftAppliedIndex": "499" if i == 1 else "500",
+            }
         self.statuses = {"http://127.0.0.1:18408/metrics": 200}
-        view = {"name": "t-working", "master": "novaops-t-working-1", "master_flags": ["master"],
-                "replicas": [{"host": f"novaops-t-working-{i}", "flags": ["slave"], "link": "ok", "offset": 900}
-                             for i in (2, 3)]}
+        view = {
+            "name": "t-working",
+            "master": "novaops-t-working-1",
+            "master_flags": ["master"],
+            "replicas": [
+                {"host": f"novaops-t-working-{i}", "flags": ["slave"], "link": "ok", "offset": 900} for i in (2, 3)
+            ],
+        }
         self.sentinels = {f"127.0.0.1:{26378 + i}": copy.deepcopy(view) for i in (1, 2, 3)}
         self.queries = {
             "novaops_probe_success": [{"metric": {"service": s}, "value": [0, "1"]} for s in SERVICES],
             status.PROBE_LATENCY: [{"metric": {"service": s}, "value": [0, "0.0021"]} for s in SERVICES],
             # Replicas of every engine the rule covers; Patroni's own API tells its lag first.
-            status.LAG: [{"metric": {"tier": "working", "service": "working-2"}, "value": [0, "0"]},
-                         {"metric": {"tier": "working", "service": "working-3"}, "value": [0, "1536"]},
-                         {"metric": {"tier": "episodic", "service": "episodic-2"}, "value": [0, "4096"]}],
-            status.BACKUP_AGE: [{"metric": {"tool": "pgbackrest", "target": "episodic"}, "value": [0, "7200"]},
-                                {"metric": {"tool": "restic", "target": "working"}, "value": [0, "600"]},
-                                {"metric": {"tool": "restic", "target": "working-1"}, "value": [0, "300"]},
-                                {"metric": {"tool": "restic", "target": "streams:NOVA_EVENTS"}, "value": [0, "900"]},
-                                {"metric": {"tool": "restic", "target": "streams:NOVA_AUDIT"}, "value": [0, "800"]}],
+            status.LAG: [
+                {"metric": {"tier": "working", "service": "working-2"}, "value": [0, "0"]},
+                {"metric": {"tier": "working", "service": "working-3"}, "value": [0, "1536"]},
+                {"metric": {"tier": "episodic", "service": "episodic-2"}, "value": [0, "4096"]},
+            ],
+            status.BACKUP_AGE: [
+                {"metric": {"tool": "pgbackrest", "target": "episodic"}, "value": [0, "7200"]},
+                {"metric": {"tool": "restic", "target": "working"}, "value": [0, "600"]},
+                {"metric": {"tool": "restic", "target": "working-1"}, "value": [0, "300"]},
+                {"metric": {"tool": "restic", "target": "streams:NOVA_EVENTS"}, "value": [0, "900"]},
+                {"metric": {"tool": "restic", "target": "streams:NOVA_AUDIT"}, "value": [0, "800"]},
+            ],
         }
         self.firing: list[dict] = []
         self.prometheus_down = False
@@ -124,12 +167,25 @@ def test_a_healthy_stack():
     svc = _by_service(report)
     assert set(svc) == set(SERVICES) | {"episodic-router"}
     assert {k: s.role for k, s in svc.items()} == {
-        "working-1": "master", "working-2": "replica", "working-3": "replica",
-        "episodic-1": "leader", "episodic-2": "sync_standby", "episodic-router": "router",
-        "streams-1": "follower", "streams-2": "leader", "streams-3": "follower",
-        "coordination-1": "follower", "coordination-2": "follower", "coordination-3": "leader"}
+        "working-1": "master",
+        "working-2": "replica",
+        "working-3": "replica",
+        "episodic-1": "leader",
+        "episodic-2": "sync_standby",
+        "episodic-router": "router",
+        "streams-1": "follower",
+        "streams-2": "leader",
+        "streams-3": "follower",
+        "coordination-1": "follower",
+        "coordination-2": "follower",
+        "coordination-3": "leader",
+    }
     assert {t.tier: t.leader for t in report.tiers} == {
-        "working": "working-1", "episodic": "episodic-1", "streams": "streams-2", "coordination": "coordination-3"}
+        "working": "working-1",
+        "episodic": "episodic-1",
+        "streams": "streams-2",
+        "coordination": "coordination-3",
+    }
     assert svc["episodic-2"].lag == "0 B" and svc["working-3"].lag == "1536 B"
     assert svc["coordination-1"].lag == "1 entries" and svc["coordination-3"].lag == "0 entries"
     assert svc["working-1"].probe == 1 and svc["working-1"].probe_latency_ms == pytest.approx(2.1)
@@ -144,10 +200,11 @@ def test_a_healthy_stack():
 
 def test_a_stopped_replica_is_named_and_degrades():
     src = FakeSources()
-    del src.http["http://127.0.0.1:18009/patroni"]        # its Patroni API is gone with the container
+    del src.http["http://127.0.0.1:18009/patroni"]  # its Patroni API is gone with the container
     src.http["http://127.0.0.1:18008/cluster"]["members"].pop()
     src.queries["novaops_probe_success"] = [
-        {"metric": {"service": s}, "value": [0, "0" if s == "episodic-2" else "1"]} for s in SERVICES]
+        {"metric": {"service": s}, "value": [0, "0" if s == "episodic-2" else "1"]} for s in SERVICES
+    ]
     report = status.collect(_outputs(), src)
     assert not report.healthy
     problems = report.all_problems()
@@ -163,7 +220,7 @@ def test_valkey_replicas_flagged_down_or_unlinked_by_sentinel():
     for view in src.sentinels.values():
         view["replicas"][0]["link"] = "err"
         view["replicas"][1].update(link="err", flags=["s_down", "slave"])
-    del src.sentinels["127.0.0.1:26381"]     # working-3's own Sentinel went with it
+    del src.sentinels["127.0.0.1:26381"]  # working-3's own Sentinel went with it
     problems = status.collect(_outputs(), src).all_problems()
     assert problems == ["working-2: replication link err", "working-3: Sentinel flags it s_down"], problems
 
@@ -172,7 +229,8 @@ def test_an_unreachable_sentinel_alone_is_named():
     src = FakeSources()
     del src.sentinels["127.0.0.1:26380"]
     assert status.collect(_outputs(), src).all_problems() == [
-        "working-2: Sentinel unreachable (sentinel 127.0.0.1:26380: connection refused)"]
+        "working-2: Sentinel unreachable (sentinel 127.0.0.1:26380: connection refused)"
+    ]
 
 
 def test_sentinels_that_disagree_and_a_missing_leader():
@@ -189,25 +247,33 @@ def test_sentinels_that_disagree_and_a_missing_leader():
 
 def test_nats_without_jetstream_health():
     src = FakeSources()
-    src.http["http://127.0.0.1:18223/healthz?js-enabled-only=true"] = {"status": "unavailable",
-                                                                        "error": "JetStream not current"}
+    src.http["http://127.0.0.1:18223/healthz?js-enabled-only=true"] = {
+        "status": "unavailable",
+        "error": "JetStream not current",
+    }
     assert status.collect(_outputs(), src).all_problems() == ["streams-2: healthz: JetStream not current"]
 
 
 def test_firing_alerts_and_missing_probes():
     src = FakeSources()
-    src.firing = [({"alertname": "PatroniReplicationLagHigh", "tier": "episodic", "service": "episodic-2"}, "firing"),
-                  ({"alertname": "TierErrorBudgetBurn", "tier": "streams", "service": "streams"}, "firing"),
-                  ({"alertname": "BackupStale", "tier": "working", "service": "working"}, "pending"),
-                  ({"alertname": "ServiceBaselineAnomaly", "tier": "working", "service": "working-2",
-                    "severity": "info"}, "firing")]
-    src.queries["novaops_probe_success"] = [q for q in src.queries["novaops_probe_success"]
-                                            if q["metric"]["service"] != "coordination-2"]
+    src.firing = [
+        ({"alertname": "PatroniReplicationLagHigh", "tier": "episodic", "service": "episodic-2"}, "firing"),
+        ({"alertname": "TierErrorBudgetBurn", "tier": "streams", "service": "streams"}, "firing"),
+        ({"alertname": "BackupStale", "tier": "working", "service": "working"}, "pending"),
+        (
+            {"alertname": "ServiceBaselineAnomaly", "tier": "working", "service": "working-2", "severity": "info"},
+            "firing",
+        ),
+    ]
+    src.queries["novaops_probe_success"] = [
+        q for q in src.queries["novaops_probe_success"] if q["metric"]["service"] != "coordination-2"
+    ]
     report = status.collect(_outputs(), src)
     assert sorted(report.all_problems()) == [
         "coordination-2: no probe result in Prometheus",
         "episodic-2: alert PatroniReplicationLagHigh firing",
-        "streams: alert TierErrorBudgetBurn firing"]
+        "streams: alert TierErrorBudgetBurn firing",
+    ]
     table = status.render_table(report)
     assert "TierErrorBudgetBurn" in table and "ServiceBaselineAnomaly" in table, "info alerts are shown"
     assert "BackupStale" not in table, "pending alerts are not"
@@ -236,12 +302,14 @@ def test_main_exit_codes_and_json(monkeypatch, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["healthy"] is False
     assert data["problems"] == [
-        "episodic-router: HAProxy stats unreachable (http://127.0.0.1:18408/metrics: connection refused)"]
+        "episodic-router: HAProxy stats unreachable (http://127.0.0.1:18408/metrics: connection refused)"
+    ]
 
 
 def test_main_without_outputs(monkeypatch, capsys):
     def missing(stack):
         raise RuntimeError("no state for stack 'nope'")
+
     monkeypatch.setattr(status, "stack_outputs", missing)
     assert status.main(["--stack", "nope"]) == 2
     assert "no outputs for stack 'nope'" in capsys.readouterr().err
@@ -254,22 +322,37 @@ def _second_tiers(src: FakeSources) -> dict:
     """The outputs with a second Valkey tier and a second Patroni tier (as a catalog adding them
     would publish), and healthy answers for them in ``src``: first member master / leader."""
     outputs = _outputs()
-    outputs["tiers"]["cache"] = {"number": 8, "engine": "valkey",
-                                 "members": _members("cache", 3, {"valkey": 16388, "sentinel": 26388})}
-    outputs["tiers"]["ledger"] = {"number": 9, "engine": "patroni",
-                                  "members": _members("ledger", 3, {"postgres": 15441, "patroni": 18017}),
-                                  "router": {"container": "novaops-t-ledger-router", "primary": "127.0.0.1:15448",
-                                             "stats": "127.0.0.1:18418"}}
+    outputs["tiers"]["cache"] = {
+        "number": 8,
+        "engine": "valkey",
+        "members": _members("cache", 3, {"valkey": 16388, "sentinel": 26388}),
+    }
+    outputs["tiers"]["ledger"] = {
+        "number": 9,
+        "engine": "patroni",
+        "members": _members("ledger", 3, {"postgres": 15441, "patroni": 18017}),
+        "router": {"container": "novaops-t-ledger-router", "primary": "127.0.0.1:15448", "stats": "127.0.0.1:18418"},
+    }
     cache, ledger = outputs["tiers"]["cache"]["members"], outputs["tiers"]["ledger"]["members"]
     containers = [m["container"] for m in cache.values()]
     for m in cache.values():
         src.sentinels[m["sentinel"]] = {
-            "name": "t-cache", "master": containers[0], "master_flags": ["master"],
-            "replicas": [{"host": c, "flags": ["slave"], "link": "ok", "offset": 10} for c in containers[1:]]}
+            "name": "t-cache",
+            "master": containers[0],
+            "master_flags": ["master"],
+            "replicas": [{"host": c, "flags": ["slave"], "link": "ok", "offset": 10} for c in containers[1:]],
+        }
     roles = ["leader", "sync_standby", "replica"]
-    cluster = {"members": [{"name": m["container"], "role": role,
-                            **({"state": "running"} if role == "leader" else {"state": "streaming", "lag": 64})}
-                           for m, role in zip(ledger.values(), roles)]}
+    cluster = {
+        "members": [
+            {
+                "name": m["container"],
+                "role": role,
+                **({"state": "running"} if role == "leader" else {"state": "streaming", "lag": 64}),
+            }
+            for m, role in zip(ledger.values(), roles, strict=True)
+        ]
+    }
     for m in ledger.values():
         src.http[f"http://{m['patroni']}/patroni"] = {"state": "running"}
         src.http[f"http://{m['patroni']}/cluster"] = cluster
@@ -277,8 +360,9 @@ def _second_tiers(src: FakeSources) -> dict:
     added = [*cache, *ledger]
     src.queries["novaops_probe_success"] += [{"metric": {"service": s}, "value": [0, "1"]} for s in added]
     src.queries[status.PROBE_LATENCY] += [{"metric": {"service": s}, "value": [0, "0.003"]} for s in added]
-    src.queries[status.LAG] += [{"metric": {"tier": "cache", "service": s}, "value": [0, "512"]}
-                                for s in list(cache)[1:]]
+    src.queries[status.LAG] += [
+        {"metric": {"tier": "cache", "service": s}, "value": [0, "512"]} for s in list(cache)[1:]
+    ]
     src.queries[status.BACKUP_AGE] += [{"metric": {"tool": "pgbackrest", "target": "ledger"}, "value": [0, "60"]}]
     return outputs
 
@@ -291,11 +375,18 @@ def test_a_second_valkey_and_a_second_patroni_tier_get_their_rows():
     assert report.healthy, report.all_problems()
     svc = _by_service(report)
     assert {k: (s.role, s.lag) for k, s in svc.items() if s.tier in ("cache", "ledger")} == {
-        "cache-1": ("master", "-"), "cache-2": ("replica", "512 B"), "cache-3": ("replica", "512 B"),
-        "ledger-1": ("leader", "-"), "ledger-2": ("sync_standby", "64 B"), "ledger-3": ("replica", "64 B"),
-        "ledger-router": ("router", "-")}
+        "cache-1": ("master", "-"),
+        "cache-2": ("replica", "512 B"),
+        "cache-3": ("replica", "512 B"),
+        "ledger-1": ("leader", "-"),
+        "ledger-2": ("sync_standby", "64 B"),
+        "ledger-3": ("replica", "64 B"),
+        "ledger-router": ("router", "-"),
+    }
     assert {t.tier: t.leader for t in report.tiers if t.tier in ("cache", "ledger")} == {
-        "cache": "cache-1", "ledger": "ledger-1"}
+        "cache": "cache-1",
+        "ledger": "ledger-1",
+    }
     assert svc["cache-2"].probe == 1 and svc["ledger-3"].probe_latency_ms == pytest.approx(3)
     assert {t.tier: t.backup_age_s for t in report.tiers}["ledger"] == 60
     table = status.render_table(report)
@@ -306,12 +397,18 @@ def test_a_second_valkey_and_a_second_patroni_tier_get_their_rows():
     del src.statuses["http://127.0.0.1:18418/metrics"]
     assert status.collect(outputs, src).all_problems() == [
         "cache-2: Sentinel unreachable (sentinel 127.0.0.1:26390: connection refused)",
-        "ledger-router: HAProxy stats unreachable (http://127.0.0.1:18418/metrics: connection refused)"]
+        "ledger-router: HAProxy stats unreachable (http://127.0.0.1:18418/metrics: connection refused)",
+    ]
 
 
 def test_the_prometheus_columns_read_recording_rules():
     """status restates no PromQL: each series it asks for is recorded by the prometheus_alerts role
     (renaming a rule there must fail here, not leave a column silently empty)."""
-    recorded = {rule["record"] for path in RULES.glob("*.yml")
-                for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"] if "record" in rule}
+    recorded = {
+        rule["record"]
+        for path in RULES.glob("*.yml")
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "record" in rule
+    }
     assert {status.PROBE_LATENCY, status.LAG, status.BACKUP_AGE} <= recorded

@@ -1,4 +1,5 @@
 """README.md's topology picture is generated from the catalog and kept current."""
+
 from __future__ import annotations
 
 import re

@@ -8,6 +8,7 @@ acknowledged again through the operator endpoint), recovery with the playbook it
 .novaops/<stack>/drills/results.{md,json} (a drill run again replaces its row) and printed.
 Exit 1 when a drill missed a target or failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,15 +46,16 @@ def main(argv: list[str] | None = None) -> int:
         wanted = args.only.split(",")
         unknown = sorted(set(wanted) - {d.name for d in drills})
         if unknown:
-            print(f"drills: error: --only: unknown drill(s) {unknown}; known: {[d.name for d in drills]}",
-                  file=sys.stderr)
+            print(
+                f"drills: error: --only: unknown drill(s) {unknown}; known: {[d.name for d in drills]}", file=sys.stderr
+            )
             return 2
         drills = [d for d in drills if d.name in wanted]
     elif args.ci:
         drills = [d for d in drills if d.ci]
     try:
         ctx = Ctx(args.stack, args.sessions)
-    except (DrillError, RealizerError, ValueError) as exc:   # RealizerError: no stack state (not up)
+    except (DrillError, RealizerError, ValueError) as exc:  # RealizerError: no stack state (not up)
         print(f"drills: error: {exc}", file=sys.stderr)
         return 2
 
@@ -71,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             result.fail(f"{type(exc).__name__}: {str(exc)[:400]}")
             traceback.print_exc()
         figures = {k: v for k, v in asdict(result).items() if k in ("detection_s", "rto_s", "acked", "lost", "mttr_s")}
-        log(f"=== {drill.name}: {'ok' if result.passed else 'MISS'} in {time.monotonic() - started:.0f}s "
-            f"{json.dumps(figures)}")
+        log(
+            f"=== {drill.name}: {'ok' if result.passed else 'MISS'} in {time.monotonic() - started:.0f}s "
+            f"{json.dumps(figures)}"
+        )
         results.append(result)
         write_results(ctx, [result])
     return 0 if all(r.passed for r in results) else 1

@@ -1,4 +1,5 @@
 """A member's data volume on a small tmpfs, to fill it in a drill without filling the docker host."""
+
 from __future__ import annotations
 
 import os
@@ -20,14 +21,18 @@ class SmallDisk:
         mounts = [m for m in ctx.container(container).attrs["Mounts"] if m.get("Destination") == data_path]
         if not mounts or mounts[0].get("Type") != "volume":
             raise DrillError(f"{container}: no data volume at {data_path}")
-        self.source = mounts[0]["Source"]       # the volume's directory on the docker host
+        self.source = mounts[0]["Source"]  # the volume's directory on the docker host
         self.tmpfs = f"/run/{container}-drill-disk"
         if os.geteuid() != 0 or not os.path.isdir(self.source):
-            raise DrillError(f"{container}: the disk-full drill mounts a small tmpfs over {self.source}: it needs "
-                             "root on the docker host itself (not a remote DOCKER_HOST)")
+            raise DrillError(
+                f"{container}: the disk-full drill mounts a small tmpfs over {self.source}: it needs "
+                "root on the docker host itself (not a remote DOCKER_HOST)"
+            )
         if os.path.ismount(self.source) or os.path.ismount(self.tmpfs):
-            raise DrillError(f"{self.source} or {self.tmpfs} is a mount point already (a drill left it?): "
-                             "stop the member, copy the tmpfs back, umount both")
+            raise DrillError(
+                f"{self.source} or {self.tmpfs} is a mount point already (a drill left it?): "
+                "stop the member, copy the tmpfs back, umount both"
+            )
 
     @staticmethod
     def sh(*argv: str) -> str:
@@ -51,8 +56,11 @@ class SmallDisk:
 
     def fill(self) -> None:
         """Write a file next to data/ until the volume is full (dd stops at ENOSPC)."""
-        subprocess.run(["dd", "if=/dev/zero", f"of={self.source}/{FILLER}", "bs=1M", "status=none"],
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            ["dd", "if=/dev/zero", f"of={self.source}/{FILLER}", "bs=1M", "status=none"],
+            capture_output=True,
+            timeout=120,
+        )
 
     def free(self) -> None:
         if os.path.exists(f"{self.source}/{FILLER}"):
@@ -67,7 +75,7 @@ class SmallDisk:
         container.stop(timeout=30)
         if os.path.ismount(self.source):
             self.sh("umount", self.source)
-        if os.path.ismount(self.source):    # never delete through the bind mount
+        if os.path.ismount(self.source):  # never delete through the bind mount
             raise DrillError(f"{self.source} still a mount point; the data is in {self.tmpfs}")
         self.sh("find", self.source, "-mindepth", "1", "-delete")
         self.sh("cp", "-a", f"{self.tmpfs}/.", f"{self.source}/")

@@ -6,6 +6,7 @@ Engine drills live with their engine (components/engines/<package>/drills.py); t
 each engine of the topology for its tiers' drills (``part(engine, "drills")``), so a tier added
 to the catalog alone gets its drills. Names come from the topology and the stack outputs.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,7 @@ from tools.drills.template import (
     under_load,
 )
 
-__all__ = ["Drill", "catalog", "lose_backup_host", "restic_restore", "stack_tiers", "stop_whole_tier",
-           "topology_tiers"]
+__all__ = ["Drill", "catalog", "lose_backup_host", "restic_restore", "stack_tiers", "stop_whole_tier", "topology_tiers"]
 
 RESTIC_CRON = "/etc/cron.d/novaops-restic"
 
@@ -46,6 +46,7 @@ def stop_whole_tier(tier: str) -> Callable[[Ctx, Result], None]:
                 t.start()
             for t in stoppers:
                 t.join(30)
+
         with under_load(ctx, result, [tier]) as run:
             # Killed together (host or power loss): a graceful stop of a primary takes seconds
             # longer than its replicas', and a member down alone is rightly a member alert.
@@ -53,13 +54,21 @@ def stop_whole_tier(tier: str) -> Callable[[Ctx, Result], None]:
             run.detect("TierDown", {"tier": tier})
             # Inhibition: member alerts of the tier must not reach the receiver (give them a group_wait + margin).
             time.sleep(30)
-            others = sorted({a["labels"]["alertname"] for a in ctx.received_alerts(run.fault_at)
-                             if a["labels"].get("tier") == tier and a["labels"]["alertname"] != "TierDown"
-                             and a.get("status") == "firing"})
+            others = sorted(
+                {
+                    a["labels"]["alertname"]
+                    for a in ctx.received_alerts(run.fault_at)
+                    if a["labels"].get("tier") == tier
+                    and a["labels"]["alertname"] != "TierDown"
+                    and a.get("status") == "firing"
+                }
+            )
             leaked = [name for name in others if name.endswith("MemberDown")]
             delivered = [n for n in others if n not in leaked] or "none"
-            result.notes.append(f"member alerts of tier {tier} at the receiver: {leaked or 'none (inhibited)'}; "
-                                f"other alerts of the tier delivered: {delivered}")
+            result.notes.append(
+                f"member alerts of tier {tier} at the receiver: {leaked or 'none (inhibited)'}; "
+                f"other alerts of the tier delivered: {delivered}"
+            )
             if leaked:
                 result.fail(f"not inhibited: {leaked}")
             run.recover({"tier": tier}, settle=0)
@@ -67,6 +76,7 @@ def stop_whole_tier(tier: str) -> Callable[[Ctx, Result], None]:
             time.sleep(3)
         # The tier is down until an operator acts: RTO includes the recovery, so only MTTR is held to a target.
         check_targets(result, rto=False)
+
     return body
 
 
@@ -94,12 +104,15 @@ def lose_backup_host(archiving: Mapping[str, Callable[[Ctx, str], int]]) -> Call
                 failed_during = {t: n - failed_before[t] for t, n in failures(ctx).items()}
                 run.recover({})
             finally:
-                if ctx.container(backup).status != "running":   # whatever happened, the host is left running
+                if ctx.container(backup).status != "running":  # whatever happened, the host is left running
                     ctx.container(backup).start()
-        result.notes.append(f"archive attempts that failed while the host was down: {failed_during}; recovery ran "
-                            "the backup host's scheduled checks (each archiving tier's archive caught up); "
-                            f"RTO = worst time to the next acknowledged write of {', '.join(tiers)}")
+        result.notes.append(
+            f"archive attempts that failed while the host was down: {failed_during}; recovery ran "
+            "the backup host's scheduled checks (each archiving tier's archive caught up); "
+            f"RTO = worst time to the next acknowledged write of {', '.join(tiers)}"
+        )
         check_targets(result)
+
     return body
 
 
@@ -109,19 +122,27 @@ def lose_backup_host(archiving: Mapping[str, Callable[[Ctx, str], int]]) -> Call
 @dataclass(frozen=True)
 class Restored:
     """What a restic restore drill's engine check reads."""
-    name: str            # the restore container's name
-    container: Any       # that container (docker)
-    backup: Any          # the backup host's container (docker)
-    ledger: Path         # the workload's ledger
-    snapshot_at: float   # when the scheduled restic job started
+
+    name: str  # the restore container's name
+    container: Any  # that container (docker)
+    backup: Any  # the backup host's container (docker)
+    ledger: Path  # the workload's ledger
+    snapshot_at: float  # when the scheduled restic job started
 
 
-def restic_restore(tier: str, check: Callable[[Ctx, Result, Restored], None], *, load_tiers: list[str],
-                   marker: str | None = None, extra: Mapping[str, Any] | None = None) -> Callable[[Ctx, Result], None]:
+def restic_restore(
+    tier: str,
+    check: Callable[[Ctx, Result, Restored], None],
+    *,
+    load_tiers: list[str],
+    marker: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Callable[[Ctx, Result], None]:
     """The tier's scheduled restic job run now under the workload on ``load_tiers`` (its cron line:
     the one with ``--job restic-<tier>``, or ``marker``), the snapshot restored into a fresh
     container with recover-restic-restore.yml (``extra``: more of its variables), then ``check``
     sets acked / lost / notes from what the restored container holds."""
+
     def body(ctx: Ctx, result: Result) -> None:
         target = scratch_container(ctx, tier, "restore")
         backup = ctx.container(ctx.topology.backup.container)
@@ -137,6 +158,7 @@ def restic_restore(tier: str, check: Callable[[Ctx, Result, Restored], None], *,
         with restore_into(ctx, result, target, variables) as restored:
             check(ctx, result, Restored(target, restored, backup, run.load.ledger, snapshot_at))
         check_targets(result, rto=False, detection=False)
+
     return body
 
 
@@ -155,6 +177,7 @@ def catalog(topology: Topology) -> list[Drill]:
     """Every drill, in the order the runner takes them: each engine's drills for its tiers, and
     the backup host's loss when a tier archives to it continuously."""
     from components.engines import part
+
     drills: list[Drill] = []
     archiving: dict[str, Callable[[Ctx, str], int]] = {}
     for engine, tiers in engine_tiers(topology).items():
@@ -162,9 +185,18 @@ def catalog(topology: Topology) -> list[Drill]:
         drills += module.drills(topology, tiers)
         archiving.update(module.archiving(tiers))
     if archiving:
-        drills.append(Drill("backup-host-lost", "alert-host-down.md", "recover-backup-host.yml", ci=False,
-                            body=lose_backup_host(archiving), tiers=tuple(archiving), order=BACKUP_HOST,
-                            alert="BackupHostDown"))
+        drills.append(
+            Drill(
+                "backup-host-lost",
+                "alert-host-down.md",
+                "recover-backup-host.yml",
+                ci=False,
+                body=lose_backup_host(archiving),
+                tiers=tuple(archiving),
+                order=BACKUP_HOST,
+                alert="BackupHostDown",
+            )
+        )
     return sorted(drills, key=lambda d: d.order)
 
 
@@ -173,6 +205,7 @@ def topology_tiers(stack: str) -> Topology:
     ``catalog`` takes (``--list``, the runbooks' table, the e2e test's parameters)."""
     from components.model import build_topology
     from components.stack_files import load_stack_file
+
     return build_topology(stack, load_stack_file(stack))
 
 

@@ -1,5 +1,6 @@
 """What every drill needs: the stack, the workload, alert polling, RTO from the ledger, the
 recovery playbook (timed) and the results table. Every wait here is bounded."""
+
 from __future__ import annotations
 
 import json
@@ -66,18 +67,21 @@ class Ctx:
 
     def __init__(self, stack: str, sessions: int, results_dir: Path | None = None):
         import docker
+
         self.stack = stack
         self.sessions = sessions
         self.endpoints = ep.load(stack)
         self.outputs = self.endpoints.outputs
         if not self.endpoints.alert_receiver:
-            raise DrillError("stack outputs: monitoring.alert-receiver missing "
-                             "(dev stacks only: drills need the dev webhook)")
+            raise DrillError(
+                "stack outputs: monitoring.alert-receiver missing (dev stacks only: drills need the dev webhook)"
+            )
         self.docker = docker.from_env(timeout=60)
         self.results_dir = results_dir or ROOT / ".novaops" / stack / "drills"
-        self.previous_drill_start = time.time() - 300   # settle_alerts: since when to look
+        self.previous_drill_start = time.time() - 300  # settle_alerts: since when to look
         self.results_dir.mkdir(parents=True, exist_ok=True)
         from components.inventory import inventory_path, inventory_text
+
         self.inventory = inventory_path(stack)
         if not self.inventory.exists():
             self.inventory.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +107,7 @@ class Ctx:
         """The stack's topology (catalog + Pulumi.<stack>.yaml): what the drills' catalog is built from."""
         from components.model import build_topology
         from components.stack_files import load_stack_file
+
         return build_topology(self.stack, load_stack_file(self.stack))
 
     def prometheus_query(self, query: str) -> list[dict]:
@@ -121,10 +126,15 @@ class Ctx:
     def wait_alert(self, alertname: str, since: float, labels: dict[str, str], timeout: float = 150) -> float | None:
         """Seconds from ``since`` until a firing ``alertname`` with ``labels`` reached the receiver;
         None if not in time."""
+
         def arrived():
-            hits = [a for a in self.received_alerts(since, alertname) if a.get("status") == "firing"
-                    and all(a["labels"].get(k) == v for k, v in labels.items())]
+            hits = [
+                a
+                for a in self.received_alerts(since, alertname)
+                if a.get("status") == "firing" and all(a["labels"].get(k) == v for k, v in labels.items())
+            ]
             return min((a["received_at"] for a in hits), default=None)
+
         try:
             return wait_for(arrived, timeout, 1.0, what=f"alert {alertname} {labels}", error=DrillError) - since
         except DrillError:
@@ -148,8 +158,14 @@ class Ctx:
                 last[json.dumps(alert["labels"], sort_keys=True)] = alert
             # Alerts that go on firing at Prometheus (an SLO burn over its hour) are not waited for.
             active = {ident(r["metric"]) for r in self.prometheus_query('ALERTS{alertstate="firing"}')}
-            return sorted({a["labels"]["alertname"] for a in last.values()
-                           if a.get("status") == "firing" and ident(a["labels"]) not in active})
+            return sorted(
+                {
+                    a["labels"]["alertname"]
+                    for a in last.values()
+                    if a.get("status") == "firing" and ident(a["labels"]) not in active
+                }
+            )
+
         deadline = time.time() + timeout
         while (firing := still_firing()) and time.time() < deadline:
             time.sleep(2)
@@ -163,15 +179,26 @@ class Ctx:
         path = PLAYBOOKS / name
         if not path.exists():
             raise DrillError(f"playbook {path} does not exist")
-        env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
-                   PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-        command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(self.inventory),
-                   f"playbooks/{name}", "-e", json.dumps(extra)]
+        env = dict(
+            os.environ,
+            ANSIBLE_FORCE_COLOR="0",
+            ANSIBLE_NOCOLOR="1",
+            PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        )
+        command = [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            str(self.inventory),
+            f"playbooks/{name}",
+            "-e",
+            json.dumps(extra),
+        ]
         log(f"recovery: ansible-playbook playbooks/{name} -e '{json.dumps(extra)}'")
         started = time.monotonic()
         try:
-            run = subprocess.run(command, cwd=ROOT / "ansible", env=env, capture_output=True, text=True,
-                                 timeout=timeout)
+            run = subprocess.run(
+                command, cwd=ROOT / "ansible", env=env, capture_output=True, text=True, timeout=timeout
+            )
         except subprocess.TimeoutExpired as exc:
             raise DrillError(f"{name}: not finished within {timeout:.0f}s") from exc
         seconds = time.monotonic() - started
@@ -184,12 +211,25 @@ class Ctx:
 class Load:
     """The workload as a child process (its own event loop and CPU), bounded by --duration."""
 
-    def __init__(self, ctx: Ctx, name: str, tiers: list[str] | None = None, duration: float = 600,
-                 sessions: int | None = None):
+    def __init__(
+        self, ctx: Ctx, name: str, tiers: list[str] | None = None, duration: float = 600, sessions: int | None = None
+    ):
         self.ledger = ctx.results_dir / f"{name}.ledger.jsonl"
         self.log = ctx.results_dir / f"{name}.load.log"
-        command = [sys.executable, "-m", "tools.novaload", "run", "--stack", ctx.stack, "--ledger", str(self.ledger),
-                   "--duration", str(duration), "--sessions", str(sessions or ctx.sessions)]
+        command = [
+            sys.executable,
+            "-m",
+            "tools.novaload",
+            "run",
+            "--stack",
+            ctx.stack,
+            "--ledger",
+            str(self.ledger),
+            "--duration",
+            str(duration),
+            "--sessions",
+            str(sessions or ctx.sessions),
+        ]
         if tiers:
             command += ["--tiers", ",".join(tiers)]
         self.ctx = ctx
@@ -204,6 +244,7 @@ class Load:
             if self.proc.poll() is not None:
                 raise DrillError(f"load generator exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}")
             return self.ledger.exists() and len(read_ledger(self.ledger)[1]) >= count
+
         wait_for(enough, timeout, 0.5, what=f"{count} acknowledged writes of the workload", error=DrillError)
 
     def stop(self) -> dict:
@@ -237,8 +278,18 @@ class Load:
         return sum(1 for e in errors if e["t"] == tier and fault_at <= e["end"] <= until)
 
     def verify(self, tiers: list[str], acked_before: float | None = None) -> dict:
-        command = [sys.executable, "-m", "tools.novaload", "verify", "--stack", self.ctx.stack,
-                   "--ledger", str(self.ledger), "--tiers", ",".join(tiers)]
+        command = [
+            sys.executable,
+            "-m",
+            "tools.novaload",
+            "verify",
+            "--stack",
+            self.ctx.stack,
+            "--ledger",
+            str(self.ledger),
+            "--tiers",
+            ",".join(tiers),
+        ]
         if acked_before is not None:
             command += ["--acked-before", str(acked_before)]
         run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -250,7 +301,7 @@ class Load:
 def one_line(text: str, limit: int = 240) -> str:
     """A table cell: no newline, no pipe, bounded (the full text stays in results.json)."""
     flat = " ".join(text.replace("|", "/").split())
-    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def write_results(ctx: Ctx, new: list[Result]) -> tuple[Path, Path]:
@@ -264,17 +315,24 @@ def write_results(ctx: Ctx, new: list[Result]) -> tuple[Path, Path]:
 
     def cell(value, fmt="{:.1f}"):
         return "-" if value is None else (fmt.format(value) if isinstance(value, float) else str(value))
-    lines = [f"# Drills on stack `{ctx.stack}` ({time.strftime('%Y-%m-%d %H:%M:%S')})", "",
-             f"Targets: detection <= {TARGET_DETECTION_S:.0f} s, PostgreSQL/Valkey RTO <= {TARGET_RTO_S:.0f} s, "
-             f"0 acknowledged writes lost on synchronous tiers, MTTR < {TARGET_MTTR_S:.0f} s.",
-             "detection: fault -> alert at the dev webhook receiver; RTO: fault -> writes acknowledged again through "
-             "the operator endpoint; MTTR: fault -> recovery playbook finished with its checks passing.", "",
-             "| drill | alert | detection s | RTO s | writes acked | writes lost | MTTR s | playbook | result |",
-             "|---|---|---|---|---|---|---|---|---|"]
+
+    lines = [
+        f"# Drills on stack `{ctx.stack}` ({time.strftime('%Y-%m-%d %H:%M:%S')})",
+        "",
+        f"Targets: detection <= {TARGET_DETECTION_S:.0f} s, PostgreSQL/Valkey RTO <= {TARGET_RTO_S:.0f} s, "
+        f"0 acknowledged writes lost on synchronous tiers, MTTR < {TARGET_MTTR_S:.0f} s.",
+        "detection: fault -> alert at the dev webhook receiver; RTO: fault -> writes acknowledged again through "
+        "the operator endpoint; MTTR: fault -> recovery playbook finished with its checks passing.",
+        "",
+        "| drill | alert | detection s | RTO s | writes acked | writes lost | MTTR s | playbook | result |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
-        lines.append(f"| {r.drill} | {r.alert or '-'} | {cell(r.detection_s)} | {cell(r.rto_s)} | {cell(r.acked)} | "
-                     f"{cell(r.lost)} | {cell(r.mttr_s)} | {r.playbook or '-'} | "
-                     f"{'ok' if r.passed else 'MISS: ' + one_line('; '.join(r.failures))} |")
+        lines.append(
+            f"| {r.drill} | {r.alert or '-'} | {cell(r.detection_s)} | {cell(r.rto_s)} | {cell(r.acked)} | "
+            f"{cell(r.lost)} | {cell(r.mttr_s)} | {r.playbook or '-'} | "
+            f"{'ok' if r.passed else 'MISS: ' + one_line('; '.join(r.failures))} |"
+        )
     notes = [f"- **{r.drill}**: " + "; ".join(r.notes) for r in results if r.notes]
     if notes:
         lines += ["", "Notes:", *notes]

@@ -12,6 +12,7 @@ which recovery), e.g.::
 
 ``kill_member`` is that whole drill for "a member killed"; ``restore_into`` the end of a restore drill.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,13 +33,13 @@ LEADER_SYNC, LEADER_ASYNC, TIER_WIDE, BACKUP_HOST, RESTORE, QUORUM_MEMBER = 10, 
 @dataclass(frozen=True)
 class Drill:
     name: str
-    runbook: str            # runbooks/<file>
-    playbook: str | None    # ansible/playbooks/<file>, the one the runbook names
-    ci: bool                # part of the CI subset (tests/e2e/test_stack_operated_drills.py)
+    runbook: str  # runbooks/<file>
+    playbook: str | None  # ansible/playbooks/<file>, the one the runbook names
+    ci: bool  # part of the CI subset (tests/e2e/test_stack_operated_drills.py)
     body: Callable[[Ctx, Result], None]
     tiers: tuple[str, ...]  # the tiers it is about (results' "tiers")
-    order: int              # where the runner takes it (the bands above)
-    alert: str | None = None   # the alert it waits for, where its runbook covers several
+    order: int  # where the runner takes it (the bands above)
+    alert: str | None = None  # the alert it waits for, where its runbook covers several
 
     def run(self, ctx: Ctx, result: Result) -> None:
         result.tiers = list(self.tiers)
@@ -47,8 +48,11 @@ class Drill:
 
 def check_targets(result: Result, rto: bool = True, loss: bool = True, detection: bool = True) -> None:
     if detection and (result.detection_s is None or result.detection_s > TARGET_DETECTION_S):
-        result.fail(f"detection {result.detection_s:.1f} s > {TARGET_DETECTION_S:.0f} s" if result.detection_s
-                    else f"{result.alert} did not reach the receiver")
+        result.fail(
+            f"detection {result.detection_s:.1f} s > {TARGET_DETECTION_S:.0f} s"
+            if result.detection_s
+            else f"{result.alert} did not reach the receiver"
+        )
     if rto and (result.rto_s is None or result.rto_s > TARGET_RTO_S):
         result.fail(f"RTO {'unbounded' if result.rto_s is None else f'{result.rto_s:.1f}'} s > {TARGET_RTO_S:.0f} s")
     if loss and result.lost:
@@ -72,8 +76,13 @@ def wait_rto(load: Load, tier: str, applied_at: float, timeout: float = 90, sinc
     """Seconds from ``since`` (the fault's start; default ``applied_at``) until a write on ``tier``
     that started after ``applied_at`` (the fault in effect) is acknowledged; None if not in time."""
     try:
-        wait_for(lambda: load.rto(tier, applied_at, time.time()) is not None, timeout, 0.5,
-                 what=f"{tier}: writes acknowledged again", error=DrillError)
+        wait_for(
+            lambda: load.rto(tier, applied_at, time.time()) is not None,
+            timeout,
+            0.5,
+            what=f"{tier}: writes acknowledged again",
+            error=DrillError,
+        )
     except DrillError:
         return None
     return load.rto(tier, applied_at, time.time()) + applied_at - (since if since is not None else applied_at)
@@ -84,8 +93,8 @@ class Run:
 
     def __init__(self, ctx: Ctx, result: Result, load: Load | None = None):
         self.ctx, self.result, self.load = ctx, result, load
-        self.fault_at = 0.0     # the fault's start
-        self.applied_at = 0.0   # the fault in effect (the call that injects it has returned)
+        self.fault_at = 0.0  # the fault's start
+        self.applied_at = 0.0  # the fault in effect (the call that injects it has returned)
 
     def fault(self, what: str, inject: Callable[[], Any]) -> float:
         """Log ``what``, inject it; returns the fault's start."""
@@ -117,8 +126,15 @@ class Run:
 
 
 @contextmanager
-def under_load(ctx: Ctx, result: Result, verify: Sequence[str] | None, *, tiers: list[str] | None = None,
-               duration: float = 600, acks: int = 300) -> Iterator[Run]:
+def under_load(
+    ctx: Ctx,
+    result: Result,
+    verify: Sequence[str] | None,
+    *,
+    tiers: list[str] | None = None,
+    duration: float = 600,
+    acks: int = 300,
+) -> Iterator[Run]:
     """The workload on ``tiers`` (None: every tier), ``acks`` writes acknowledged before the body;
     stopped whatever happens. After a body that did not raise, the acknowledged writes of the
     ``verify`` tiers are checked against the stores (result.acked / lost)."""
@@ -132,9 +148,18 @@ def under_load(ctx: Ctx, result: Result, verify: Sequence[str] | None, *, tiers:
         record_losses(result, load, list(verify))
 
 
-def kill_member(tier: str, victim: Callable[[Ctx], str], alert: str, recovery: Callable[[str], dict[str, Any]],
-                note: Callable[[Ctx, str], str], *, role: str = "", watched: Sequence[str] | None = None,
-                rto_timeout: float = 90, **checks: bool) -> Callable[[Ctx, Result], None]:
+def kill_member(
+    tier: str,
+    victim: Callable[[Ctx], str],
+    alert: str,
+    recovery: Callable[[str], dict[str, Any]],
+    note: Callable[[Ctx, str], str],
+    *,
+    role: str = "",
+    watched: Sequence[str] | None = None,
+    rto_timeout: float = 90,
+    **checks: bool,
+) -> Callable[[Ctx, Result], None]:
     """A member of ``tier`` killed under the workload: ``victim`` picks its container (``role`` names
     it in the log), RTO is the worst of the ``watched`` tiers (default: ``tier``), ``alert`` must
     name its service, ``recovery`` gives the playbook's variables, ``note`` the result's note."""
@@ -150,6 +175,7 @@ def kill_member(tier: str, victim: Callable[[Ctx], str], alert: str, recovery: C
             run.recover(recovery(name))
         result.notes.append(note(ctx, name))
         check_targets(result, **checks)
+
     return body
 
 

@@ -8,6 +8,7 @@
 the acknowledged writes and how many of them are missing now (exit 1 when any is missing).
 Endpoints and secrets come from the stack outputs; every loop is bounded in count and time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,6 +25,7 @@ from tools.novaload.tiers import clients, writable
 def catalog_extensions(stack: str) -> dict[str, list[str]]:
     from components.model import build_topology
     from components.stack_files import load_stack_file
+
     return {k: list(t.extensions) for k, t in build_topology(stack, load_stack_file(stack)).tiers.items()}
 
 
@@ -49,10 +51,17 @@ def main(argv: list[str] | None = None) -> int:
         endpoints = ep.load(args.stack)
         wanted = args.tiers.split(",") if args.tiers else writable(endpoints)
         if args.command == "run":
-            config = LoadConfig(sessions=args.sessions, duration=args.duration, max_writes=args.max_writes,
-                                think=args.think, op_timeout=args.op_timeout, pool_size=args.pool_size)
-        made = clients(endpoints, wanted, getattr(args, "pool_size", 2), args.op_timeout,
-                       catalog_extensions(args.stack))
+            config = LoadConfig(
+                sessions=args.sessions,
+                duration=args.duration,
+                max_writes=args.max_writes,
+                think=args.think,
+                op_timeout=args.op_timeout,
+                pool_size=args.pool_size,
+            )
+        made = clients(
+            endpoints, wanted, getattr(args, "pool_size", 2), args.op_timeout, catalog_extensions(args.stack)
+        )
         if not made:
             raise ValueError("no tier to write to (no tier of the stack has a workload client)")
         if args.command == "verify" and not args.ledger.is_file():

@@ -4,6 +4,7 @@ Clients reach the tiers the way operators and Nova agents do (a router, Sentinel
 URLs: each engine's workload module says which, components/engines/<engine>/workload.py). Only
 addresses published on the stack's publish address are used.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,11 +30,12 @@ def split_address(address: str, where: str) -> tuple[str, int]:
 @dataclass(frozen=True)
 class TierOutputs:
     """One tier as the stack outputs publish it, with its secrets: what an engine's workload reads."""
+
     stack: str
     key: str
     engine: str
-    outputs: dict[str, Any]       # outputs["tiers"][key]: members, router
-    secrets: dict[str, str]       # outputs["tierSecrets"][key]
+    outputs: dict[str, Any]  # outputs["tiers"][key]: members, router
+    secrets: dict[str, str]  # outputs["tierSecrets"][key]
 
     @property
     def where(self) -> str:
@@ -55,8 +57,8 @@ class TierOutputs:
 @dataclass(frozen=True)
 class Endpoints:
     stack: str
-    engines: dict[str, str]       # every tier key -> its engine (kind name), catalog order
-    tiers: dict[str, Any]         # tier key -> its engine's endpoint, for tiers that have a workload
+    engines: dict[str, str]  # every tier key -> its engine (kind name), catalog order
+    tiers: dict[str, Any]  # tier key -> its engine's endpoint, for tiers that have a workload
     prometheus: tuple[str, int] | None
     alertmanager: tuple[str, int] | None
     alert_receiver: tuple[str, int] | None
@@ -66,6 +68,7 @@ class Endpoints:
 def workload(engine: str) -> ModuleType:
     """The engine's workload module (components/engines/<engine>/workload.py)."""
     from components.engines import part
+
     try:
         return part(engine, "workload")
     except KeyError as exc:
@@ -74,6 +77,7 @@ def workload(engine: str) -> ModuleType:
 
 def load_stack_outputs(stack: str) -> dict[str, Any]:
     from tools.stackctl import stack_outputs
+
     return stack_outputs(stack)
 
 
@@ -99,10 +103,17 @@ def from_outputs(outputs: dict[str, Any]) -> Endpoints:
     for key, tier in (outputs.get("tiers") or {}).items():
         engines[key] = tier.get("engine")
         endpoint = workload(engines[key]).endpoint(TierOutputs(stack, key, engines[key], tier, secrets.get(key) or {}))
-        if endpoint is not None:    # None: the engine has no workload client (its tier is not written to)
+        if endpoint is not None:  # None: the engine has no workload client (its tier is not written to)
             tiers[key] = endpoint
-    return Endpoints(stack, engines, tiers, _monitoring(outputs, "prometheus"), _monitoring(outputs, "alertmanager"),
-                     _monitoring(outputs, "alert-receiver"), outputs)
+    return Endpoints(
+        stack,
+        engines,
+        tiers,
+        _monitoring(outputs, "prometheus"),
+        _monitoring(outputs, "alertmanager"),
+        _monitoring(outputs, "alert-receiver"),
+        outputs,
+    )
 
 
 def load(stack: str) -> Endpoints:

@@ -7,6 +7,7 @@ every failed attempt goes there too (tier, error, start/end), so drills can comp
 were accepted again. The run stops by itself after ``duration`` seconds or ``max_writes``
 acknowledged writes, whichever comes first (or on SIGTERM/SIGINT).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,9 +29,9 @@ class LoadConfig:
     sessions: int = 150
     duration: float = 60.0
     max_writes: int = 200_000
-    think: float = 2.0          # seconds between two rounds of a session (jittered +-50 %)
-    op_timeout: float = 5.0     # bound of every single operation
-    pool_size: int = 8          # connections per tier: agents share a pool, like a pooler would
+    think: float = 2.0  # seconds between two rounds of a session (jittered +-50 %)
+    op_timeout: float = 5.0  # bound of every single operation
+    pool_size: int = 8  # connections per tier: agents share a pool, like a pooler would
     run: str = field(default_factory=lambda: "r" + uuid.uuid4().hex[:10])
 
     def __post_init__(self) -> None:
@@ -74,7 +75,7 @@ def read_ledger(path: Path) -> tuple[dict, list[dict], list[dict], dict | None]:
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh):
             if not line.endswith("\n"):
-                break   # a line being written right now
+                break  # a line being written right now
             record = json.loads(line)
             if n == 0:
                 header = record
@@ -89,8 +90,9 @@ def read_ledger(path: Path) -> tuple[dict, list[dict], list[dict], dict | None]:
     return header, acks, errors, summary
 
 
-async def run_load(clients: dict[str, TierClient], config: LoadConfig, ledger_path: Path,
-                   stop: asyncio.Event | None = None) -> dict:
+async def run_load(
+    clients: dict[str, TierClient], config: LoadConfig, ledger_path: Path, stop: asyncio.Event | None = None
+) -> dict:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -98,8 +100,9 @@ async def run_load(clients: dict[str, TierClient], config: LoadConfig, ledger_pa
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    ledger = Ledger(ledger_path, {"run": config.run, "started": time.time(), "tiers": sorted(clients),
-                                  "sessions": config.sessions})
+    ledger = Ledger(
+        ledger_path, {"run": config.run, "started": time.time(), "tiers": sorted(clients), "sessions": config.sessions}
+    )
     for client in clients.values():
         await asyncio.wait_for(client.prepare(), 60)
     acked: Counter = Counter()
@@ -114,7 +117,7 @@ async def run_load(clients: dict[str, TierClient], config: LoadConfig, ledger_pa
 
     async def session(number: int) -> None:
         nonlocal total
-        await asyncio.sleep(random.uniform(0, config.think or 0.1))   # spread the first round
+        await asyncio.sleep(random.uniform(0, config.think or 0.1))  # spread the first round
         turn = 0
         while not done():
             turn += 1
@@ -127,10 +130,17 @@ async def run_load(clients: dict[str, TierClient], config: LoadConfig, ledger_pa
                     ref = await client.write(config.run, number, key)
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:   # counted, never fatal: the drill is the fault
+                except Exception as exc:  # counted, never fatal: the drill is the fault
                     failed[tier] += 1
-                    ledger.write({"t": tier, "err": type(exc).__name__, "msg": str(exc)[:160], "start": started,
-                                  "end": time.time()})
+                    ledger.write(
+                        {
+                            "t": tier,
+                            "err": type(exc).__name__,
+                            "msg": str(exc)[:160],
+                            "start": started,
+                            "end": time.time(),
+                        }
+                    )
                     continue
                 ack = time.time()
                 total += 1
@@ -141,7 +151,7 @@ async def run_load(clients: dict[str, TierClient], config: LoadConfig, ledger_pa
                     reads[tier] += 1
                 except asyncio.CancelledError:
                     raise
-                except Exception:   # counted in read_errors, never fatal
+                except Exception:  # counted in read_errors, never fatal
                     read_errors[tier] += 1
             await asyncio.sleep(config.think * random.uniform(0.5, 1.5))
 
@@ -157,10 +167,16 @@ async def run_load(clients: dict[str, TierClient], config: LoadConfig, ledger_pa
         for client in clients.values():
             try:
                 await asyncio.wait_for(client.close(), 10)
-            except Exception:   # closing is best effort
+            except Exception:  # closing is best effort
                 pass
-    summary = {"run": config.run, "seconds": round(time.monotonic() - started, 1), "acked": dict(acked),
-               "failed": dict(failed), "reads": dict(reads), "read_errors": dict(read_errors)}
+    summary = {
+        "run": config.run,
+        "seconds": round(time.monotonic() - started, 1),
+        "acked": dict(acked),
+        "failed": dict(failed),
+        "reads": dict(reads),
+        "read_errors": dict(read_errors),
+    }
     ledger.write({"summary": summary})
     ledger.close()
     return summary

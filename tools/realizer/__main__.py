@@ -11,21 +11,29 @@ from .errors import RealizerError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.realizer",
-                                description="Run the Pulumi program under mocks and apply its docker resources "
-                                            "to the local engine (a test harness, not Pulumi).")
+    p = argparse.ArgumentParser(
+        prog="python -m tools.realizer",
+        description="Run the Pulumi program under mocks and apply its docker resources "
+        "to the local engine (a test harness, not Pulumi).",
+    )
     p.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: current directory)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def common(sp):
         sp.add_argument("--stack", default="dev", help="stack name (default: dev)")
-        sp.add_argument("--state-dir", default=None,
-                        help="state directory, relative to the project dir (default: .novaops)")
+        sp.add_argument(
+            "--state-dir", default=None, help="state directory, relative to the project dir (default: .novaops)"
+        )
 
     up = sub.add_parser("up", help="create/update the stack's containers, networks, volumes, images")
     common(up)
-    up.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a config value (VALUE read as YAML scalar/JSON); repeatable")
+    up.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value (VALUE read as YAML scalar/JSON); repeatable",
+    )
     up.add_argument("--no-wait", action="store_true", help="do not wait for containers with wait=true")
 
     down = sub.add_parser("down", help="remove the stack's containers and networks (volumes: --delete-data)")
@@ -43,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.cmd == "up":
-            realize(args.project_dir, args.stack, config=args.config, state_dir=args.state_dir,
-                    wait=not args.no_wait)
+            realize(args.project_dir, args.stack, config=args.config, state_dir=args.state_dir, wait=not args.no_wait)
         elif args.cmd == "down":
             teardown(args.project_dir, args.stack, delete_data=args.delete_data, state_dir=args.state_dir)
         elif args.cmd == "outputs":

@@ -187,8 +187,10 @@ def teardown(
             say("state      outputs cleared; generated secrets kept (they match the kept volumes)")
     deleted = sum(1 for a in applier.actions if a.action == "deleted")
     kept = sum(1 for a in applier.actions if a.action == "kept")
-    say(f"stack {stack}: {deleted} deleted, {kept} volume(s) kept"
-        f"{'' if delete_data else ' (data kept)'} in {time.monotonic() - t0:.1f}s")
+    say(
+        f"stack {stack}: {deleted} deleted, {kept} volume(s) kept"
+        f"{'' if delete_data else ' (data kept)'} in {time.monotonic() - t0:.1f}s"
+    )
     return applier.actions
 
 

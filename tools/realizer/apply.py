@@ -168,8 +168,7 @@ class Applier:
             detail = "exists; kept as is" + (f"; WARNING drift: {', '.join(drift)}" if drift else "")
             self.record("unchanged", "network", n["name"], detail if drift else "")
             return
-        self.api.create_network(n["name"], driver=n["driver"], internal=n["internal"],
-                                labels=self._labels(n["labels"]))
+        self.api.create_network(n["name"], driver=n["driver"], internal=n["internal"], labels=self._labels(n["labels"]))
         self.record("created", "network", n["name"])
 
     def volume(self, v: dict) -> None:
@@ -216,10 +215,15 @@ class Applier:
         tail: collections.deque[str] = collections.deque(maxlen=40)
         try:
             stream = self.api.build(
-                path=img["context"], dockerfile=img["dockerfile"], tag=img["imageName"],
+                path=img["context"],
+                dockerfile=img["dockerfile"],
+                tag=img["imageName"],
                 buildargs=img["args"] or None,
                 labels={S.CONTEXT_LABEL: digest, S.IMAGE_STACK_LABEL: self.stack},
-                rm=True, forcerm=True, decode=True, pull=False,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                pull=False,
             )
             for chunk in stream:
                 if "stream" in chunk:
@@ -230,13 +234,16 @@ class Applier:
                                 self.out(f"             {ln}")
                 if "error" in chunk:
                     tail.append(str(chunk.get("error")))
-                    raise RealizerError(f"build of image {img['imageName']} failed: {chunk['error'].strip()}\n"
-                                        "--- last build log lines ---\n" + "\n".join(tail))
+                    raise RealizerError(
+                        f"build of image {img['imageName']} failed: {chunk['error'].strip()}\n"
+                        "--- last build log lines ---\n" + "\n".join(tail)
+                    )
         except RealizerError:
             raise
         except Exception as exc:
-            raise RealizerError(f"build of image {img['imageName']} failed: {exc}\n--- last build log lines ---\n"
-                                + "\n".join(tail)) from exc
+            raise RealizerError(
+                f"build of image {img['imageName']} failed: {exc}\n--- last build log lines ---\n" + "\n".join(tail)
+            ) from exc
 
     def remote_image(self, r: dict, pull_timeout: int = 120) -> None:
         try:
@@ -298,8 +305,10 @@ class Applier:
             image_id = self.api.inspect_image(c["image"])["Id"]
         except Exception as exc:
             if _not_found(exc):
-                raise RealizerError(f"container {name!r}: image {c['image']!r} is not present locally "
-                                    "(declare it as a docker.Image or docker.RemoteImage)") from exc
+                raise RealizerError(
+                    f"container {name!r}: image {c['image']!r} is not present locally "
+                    "(declare it as a docker.Image or docker.RemoteImage)"
+                ) from exc
             raise
         h = spec_hash(self.hash_key, c, image_id)
         existing = self._inspect_container(name)
@@ -331,10 +340,9 @@ class Applier:
         networking = None
         if c["networks"]:
             first = c["networks"][0]
-            networking = self.api.create_networking_config({
-                first["name"]: self.api.create_endpoint_config(
-                    aliases=first["aliases"] or None)
-            })
+            networking = self.api.create_networking_config(
+                {first["name"]: self.api.create_endpoint_config(aliases=first["aliases"] or None)}
+            )
         try:
             cid = self.api.create_container(
                 host_config=self.api.create_host_config(**host), networking_config=networking, **create
@@ -393,15 +401,17 @@ class Applier:
                 try:
                     self.api.remove_network(info["Id"])
                 except Exception as exc:
-                    raise RealizerError(f"network {info['Name']!r} is no longer declared but cannot be removed: "
-                                        f"{exc}") from exc
+                    raise RealizerError(
+                        f"network {info['Name']!r} is no longer declared but cannot be removed: {exc}"
+                    ) from exc
                 self.record("deleted", "network", info["Name"], "no longer declared")
 
     def report_orphan_volumes(self, declared: set[str]) -> None:
         for v in self.api.volumes(filters={"label": f"{S.STACK_LABEL}={self.stack}"}).get("Volumes") or []:
             if v["Name"] not in declared:
-                self.record("kept", "volume", v["Name"],
-                            "no longer declared; data kept, `down --delete-data` removes it")
+                self.record(
+                    "kept", "volume", v["Name"], "no longer declared; data kept, `down --delete-data` removes it"
+                )
 
     # -- waiting -----------------------------------------------------------------------------
     def _wait_one(self, name: str, timeout: int) -> str | None:

@@ -14,8 +14,18 @@ from .errors import RealizerError
 DEFAULT_SPECIAL = "!@#$%&*()-_=+[]{}<>:?"
 
 RANDOM_KEYS = {
-    "length", "special", "upper", "lower", "numeric", "number", "minUpper", "minLower",
-    "minNumeric", "minSpecial", "overrideSpecial", "keepers",
+    "length",
+    "special",
+    "upper",
+    "lower",
+    "numeric",
+    "number",
+    "minUpper",
+    "minLower",
+    "minNumeric",
+    "minSpecial",
+    "overrideSpecial",
+    "keepers",
 }
 
 

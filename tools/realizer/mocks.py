@@ -37,6 +37,7 @@ class Registered:
 @dataclass
 class Edges:
     """What the engine is told about a registration: its parent and its dependencies (URNs)."""
+
     urn: str
     parent: str
     dependencies: list[str]
@@ -62,14 +63,20 @@ class RecordingMonitor(pmocks.MockMonitor):
 
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
-        self.resources: list[Registered] = []   # registration order
+        self.resources: list[Registered] = []  # registration order
         self.lock = threading.Lock()
         self.monitor: RecordingMonitor | None = None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         urn = getattr(_local, "urn", None) or f"urn:unknown::{args.typ}::{args.name}"
-        rec = Registered(urn=urn, type=args.typ, name=args.name, custom=bool(args.custom),
-                         provider=args.provider or "", inputs=dict(args.inputs or {}))
+        rec = Registered(
+            urn=urn,
+            type=args.typ,
+            name=args.name,
+            custom=bool(args.custom),
+            provider=args.provider or "",
+            inputs=dict(args.inputs or {}),
+        )
         with self.lock:
             self.resources.append(rec)
         return self.respond(rec)
@@ -100,8 +107,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return found
 
 
-def install(mocks: RecordingMocks, project: str, stack: str, config: dict[str, str] | None = None,
-            secret_keys: Sequence[str] = ()) -> RecordingMonitor:
+def install(
+    mocks: RecordingMocks,
+    project: str,
+    stack: str,
+    config: dict[str, str] | None = None,
+    secret_keys: Sequence[str] = (),
+) -> RecordingMonitor:
     """The mocks (and the stack config, when given: full keys, values as Pulumi hands them over,
     strings) for the program about to be declared in this process."""
     mocks.monitor = RecordingMonitor(mocks)
@@ -109,4 +121,3 @@ def install(mocks: RecordingMocks, project: str, stack: str, config: dict[str, s
         pulumi.runtime.set_all_config(dict(config), secret_keys=list(secret_keys))
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=mocks.monitor)
     return mocks.monitor
-

@@ -130,8 +130,10 @@ class RealizerMocks(RecordingMocks):
 def check_local_host(host: Any, where: str, mocks: RealizerMocks | None = None) -> None:
     if host in (None, "") or (isinstance(host, str) and host.startswith("unix://")):
         return
-    msg = (f"{where}: docker host {host!r} is not the local engine; the realizer only drives the local "
-           "Docker engine (unix socket)")
+    msg = (
+        f"{where}: docker host {host!r} is not the local engine; the realizer only drives the local "
+        "Docker engine (unix socket)"
+    )
     if mocks is not None:
         mocks.fail(msg)
     raise RealizerError(msg)
@@ -176,8 +178,9 @@ def _quiet_orphaned_mock_errors() -> None:
     loop.set_exception_handler(handler)
 
 
-def evaluate(project: Project, stack: str, cfg: StackConfig, state: State,
-             out: Callable[[str], None] = print) -> Evaluation:
+def evaluate(
+    project: Project, stack: str, cfg: StackConfig, state: State, out: Callable[[str], None] = print
+) -> Evaluation:
     """Import the program under mocks and wait for everything it registers and exports."""
     docker_host = cfg.values.get("docker:host")
     check_local_host(docker_host, "config docker:host")
@@ -221,8 +224,11 @@ def evaluate(project: Project, stack: str, cfg: StackConfig, state: State,
         libs = {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
         for mod in set(sys.modules) - old_modules:
             f = os.path.abspath(getattr(sys.modules.get(mod), "__file__", None) or "/")
-            if (f.startswith(project.dir + os.sep) and "site-packages" not in f.split(os.sep)
-                    and not any(f.startswith(lib + os.sep) for lib in libs)):
+            if (
+                f.startswith(project.dir + os.sep)
+                and "site-packages" not in f.split(os.sep)
+                and not any(f.startswith(lib + os.sep) for lib in libs)
+            ):
                 del sys.modules[mod]
         psettings.ROOT.set(None)
         pconfig.CONFIG.set(saved_config[0])

@@ -28,8 +28,23 @@ RESERVED_LABEL_PREFIX = "novaops.realizer."
 MB = 1024 * 1024
 
 CONTAINER_KEYS = {
-    "name", "image", "command", "envs", "labels", "hostname", "ports", "networksAdvanced", "volumes", "memory",
-    "restart", "healthcheck", "uploads", "mustRun", "wait", "waitTimeout", "destroyGraceSeconds",
+    "name",
+    "image",
+    "command",
+    "envs",
+    "labels",
+    "hostname",
+    "ports",
+    "networksAdvanced",
+    "volumes",
+    "memory",
+    "restart",
+    "healthcheck",
+    "uploads",
+    "mustRun",
+    "wait",
+    "waitTimeout",
+    "destroyGraceSeconds",
 }
 PORT_KEYS = {"internal", "external", "ip", "protocol"}
 NETWORK_ADV_KEYS = {"name", "aliases"}

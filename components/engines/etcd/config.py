@@ -1,4 +1,5 @@
 """etcd config (the images/etcd contract)."""
+
 from __future__ import annotations
 
 from components.engines.render import yaml_text

@@ -1,6 +1,7 @@
 """etcd's drills: a member killed (quorum kept) while its DCS clients go on writing, and a restore
 of its snapshot from restic, for every etcd tier. etcd has no workload of its own: the tiers
 that keep their leader keys in it are what must keep working."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,12 +19,30 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
     for tier in tiers:
         clients = dcs_clients(topology, tier)
         keys = [t.key for t in clients]
-        out.append(Drill(f"restic-restore-{tier.key}", "failure-restic-restore.md", "recover-restic-restore.yml",
-                         ci=False, tiers=(tier.key,), order=RESTORE,
-                         body=restic_restore(tier.key, restored_scopes({t.key: patroni_scope(topology, t)
-                                                                        for t in clients}), load_tiers=keys[:1])))
-        out.append(Drill(f"lose-member-{tier.key}", "alert-member-down.md", "recover-tier.yml", ci=False,
-                         body=lose_member(tier.key, keys), tiers=(tier.key,), order=QUORUM_MEMBER))
+        out.append(
+            Drill(
+                f"restic-restore-{tier.key}",
+                "failure-restic-restore.md",
+                "recover-restic-restore.yml",
+                ci=False,
+                tiers=(tier.key,),
+                order=RESTORE,
+                body=restic_restore(
+                    tier.key, restored_scopes({t.key: patroni_scope(topology, t) for t in clients}), load_tiers=keys[:1]
+                ),
+            )
+        )
+        out.append(
+            Drill(
+                f"lose-member-{tier.key}",
+                "alert-member-down.md",
+                "recover-tier.yml",
+                ci=False,
+                body=lose_member(tier.key, keys),
+                tiers=(tier.key,),
+                order=QUORUM_MEMBER,
+            )
+        )
     return out
 
 
@@ -39,20 +58,31 @@ def dcs_clients(topology: Topology, tier: Tier) -> list[Tier]:
 
 def lose_member(tier: str, clients: list[str]) -> Callable[[Ctx, Result], None]:
     # The tier's last member.
-    return kill_member(tier, lambda ctx: list(ctx.members(tier).values())[-1]["container"], "EtcdMemberDown",
-                       lambda name: {"tier": tier},
-                       lambda ctx, name: f"{name} killed; RTO = worst of {', '.join(clients)}",
-                       watched=clients, rto_timeout=60, rto=False)
+    return kill_member(
+        tier,
+        lambda ctx: list(ctx.members(tier).values())[-1]["container"],
+        "EtcdMemberDown",
+        lambda name: {"tier": tier},
+        lambda ctx, name: f"{name} killed; RTO = worst of {', '.join(clients)}",
+        watched=clients,
+        rto_timeout=60,
+        rto=False,
+    )
 
 
 def restored_scopes(scopes: dict[str, str]) -> Callable[[Ctx, Result, Restored], None]:
     """Every DCS client's scope (tier -> scope) must have keys in the restored snapshot."""
+
     def check(ctx: Ctx, result: Result, restored: Restored) -> None:
-        out = restored.container.exec_run(["etcdctl", f"--endpoints=http://127.0.0.1:{KIND.ports['client']}", "get",
-                                           "--prefix", "--keys-only", "/"])
+        out = restored.container.exec_run(
+            ["etcdctl", f"--endpoints=http://127.0.0.1:{KIND.ports['client']}", "get", "--prefix", "--keys-only", "/"]
+        )
         keys = out.output.decode().split()
         missing = [t for t, scope in scopes.items() if not any(f"/{scope}/" in k for k in keys)]
         result.acked, result.lost = len(scopes), len(missing)
-        result.notes.append(f"etcd snapshot restored into {restored.name} (new one-member cluster): {len(keys)} keys; "
-                            f"Patroni scopes missing: {missing or 'none'} (acked/lost count Patroni scopes)")
+        result.notes.append(
+            f"etcd snapshot restored into {restored.name} (new one-member cluster): {len(keys)} keys; "
+            f"Patroni scopes missing: {missing or 'none'} (acked/lost count Patroni scopes)"
+        )
+
     return check

@@ -1,4 +1,5 @@
 """etcd tiers' failure modes beyond their drills, for the runbooks' failure-mode table (tools/runbooks.py)."""
+
 from __future__ import annotations
 
 from tools.runbooks import FailureMode

@@ -1,4 +1,5 @@
 """What an etcd member runs and receives."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -13,8 +14,11 @@ def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mappi
         command=("novaops-run", "etcd", "etcd", "--config-file", config_path("etcd.yml")),
         files={
             config_path("etcd.yml"): config.etcd_yml(
-                member=member.container, members=[m.container for m in tier.members],
-                client_port=member.port("client").container, peer_port=member.port("peer").container,
-                cluster_token=f"novaops-{topology.stack}-{tier.key}"),
+                member=member.container,
+                members=[m.container for m in tier.members],
+                client_port=member.port("client").container,
+                peer_port=member.port("peer").container,
+                cluster_token=f"novaops-{topology.stack}-{tier.key}",
+            ),
         },
     )

@@ -3,19 +3,20 @@
 Python 3 standard library only: the exporters image runs it beside the prober as
 ``novaops_probe_etcd.py`` (components/engines/probing.py says what a probe module defines).
 """
+
 from __future__ import annotations
 
 import base64
 import http.client
 import json
 
-try:   # the exporters image: the shared module beside novaops-prober
+try:  # the exporters image: the shared module beside novaops-prober
     from novaops_probe import ProbeFailed, Target
-except ModuleNotFoundError:   # the repository
+except ModuleNotFoundError:  # the repository
     from components.engines.probing import ProbeFailed, Target
 
 PROTOCOL = "etcd"
-NEEDS = ()   # the probe reads without authenticating
+NEEDS = ()  # the probe reads without authenticating
 PROBE_KEY = base64.b64encode(b"/novaops/prober").decode()
 
 
@@ -23,8 +24,12 @@ def probe(t: Target, timeout: float) -> None:
     conn = http.client.HTTPConnection(t.host, t.port, timeout=timeout)
     try:
         # Range requests are linearizable unless asked otherwise: the member needs its leader and a quorum.
-        conn.request("POST", "/v3/kv/range", body=json.dumps({"key": PROBE_KEY, "count_only": True}),
-                     headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/v3/kv/range",
+            body=json.dumps({"key": PROBE_KEY, "count_only": True}),
+            headers={"Content-Type": "application/json"},
+        )
         resp = conn.getresponse()
         body = resp.read(1 << 20)
     finally:

@@ -3,6 +3,7 @@
 The members must agree on one leader; a follower's lag is the raft entries it has not applied
 yet, against the leader's raft index.
 """
+
 from __future__ import annotations
 
 from tools.status import Sources, TierStatus, Unreachable
@@ -22,8 +23,9 @@ def read(src: Sources, tier: TierStatus, members: dict[str, dict]) -> None:
         tier.problems.append("no etcd leader" if not leader_ids else "members disagree on the etcd leader")
         return
     (lid,) = leader_ids
-    leader_index = next((int(s.get("raftIndex", 0)) for s in statuses.values() if s["header"]["member_id"] == lid),
-                        None)
+    leader_index = next(
+        (int(s.get("raftIndex", 0)) for s in statuses.values() if s["header"]["member_id"] == lid), None
+    )
     for svc in tier.services:
         status = statuses.get(svc.service)
         if status is None:

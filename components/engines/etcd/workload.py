@@ -1,5 +1,6 @@
 """novaload writes nothing to etcd: it is Patroni's DCS, not a store Nova agents use, so the load
 generator has no client for it (its tiers are skipped; drills reach etcd through Patroni)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Division hosts and the backup host: sshd with the stack's key for user novaops."""
+
 from __future__ import annotations
 
 from components.member_files import MemberFiles, config_path

@@ -3,6 +3,7 @@
 Prometheus' scrape jobs and the prober's targets are derived from every kind's Scrape and
 Probe declarations: nothing here knows an engine.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,7 @@ def _scrape_via(topology: Topology, prometheus: Service, svc: Service, scrape, j
         {"source_labels": ["__address__"], "target_label": "__param_target"},
         {"target_label": "__address__", "replacement": f"{xhost}:{xport}"},
     ]
-    if scrape.auth_per_tier:   # the exporter holds one login per tier
+    if scrape.auth_per_tier:  # the exporter holds one login per tier
         relabel.append({"source_labels": ["tier"], "target_label": "__param_auth_module"})
     job = _job(jobs, scrape.job or svc.kind.name, scrape.path, relabel_configs=relabel)
     return job, f"{scrape.scheme}://{host}:{port}" if scrape.scheme else f"{host}:{port}"
@@ -61,8 +62,11 @@ def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Ser
             job, target = add(topology, prometheus, svc, scrape, jobs)
             job["static_configs"].append({"targets": [target], "labels": dict(labels)})
     config: dict = {
-        "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL,
-                   "external_labels": {"stack": topology.stack, "environment": topology.environment}},
+        "global": {
+            "scrape_interval": SCRAPE_INTERVAL,
+            "evaluation_interval": SCRAPE_INTERVAL,
+            "external_labels": {"stack": topology.stack, "environment": topology.environment},
+        },
         "scrape_configs": list(jobs.values()),
     }
     if alertmanager is not None:
@@ -74,8 +78,9 @@ def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Ser
 
 def scrape_targets(config: dict) -> list[tuple[str, str]]:
     """(job, container) pairs Prometheus scrapes, read back from a rendered config."""
-    return [(job["job_name"], sc["labels"]["instance"]) for job in config["scrape_configs"]
-            for sc in job["static_configs"]]
+    return [
+        (job["job_name"], sc["labels"]["instance"]) for job in config["scrape_configs"] for sc in job["static_configs"]
+    ]
 
 
 def secrets_needed(topology: Topology, service: Service) -> dict[str, tuple[str, str]]:
@@ -100,8 +105,14 @@ def service_files(topology: Topology, service: Service, secrets: Mapping[str, st
 def _prometheus(topology: Topology, prometheus: Service, secrets: Mapping[str, str]) -> MemberFiles:
     config = prometheus_config(topology, prometheus, topology.monitoring.get("alertmanager"))
     return MemberFiles(
-        command=("novaops-run", "prometheus", "prometheus", f"--config.file={config_path('prometheus.yml')}",
-                 "--storage.tsdb.path=/prometheus", "--web.enable-lifecycle"),
+        command=(
+            "novaops-run",
+            "prometheus",
+            "prometheus",
+            f"--config.file={config_path('prometheus.yml')}",
+            "--storage.tsdb.path=/prometheus",
+            "--web.enable-lifecycle",
+        ),
         files={config_path("prometheus.yml"): yaml.safe_dump(config, sort_keys=False)},
     )
 
@@ -110,17 +121,31 @@ def _alertmanager(topology: Topology, service: Service, secrets: Mapping[str, st
     # Routing and receivers are applied by Ansible (alerting playbook); this is the bootable minimum.
     config = {"route": {"receiver": "null", "group_by": ["alertname", "tier"]}, "receivers": [{"name": "null"}]}
     return MemberFiles(
-        command=("novaops-run", "prometheus", "prometheus-alertmanager",
-                 f"--config.file={config_path('alertmanager.yml')}",
-                 "--storage.path=/alertmanager", "--cluster.listen-address="),
+        command=(
+            "novaops-run",
+            "prometheus",
+            "prometheus-alertmanager",
+            f"--config.file={config_path('alertmanager.yml')}",
+            "--storage.path=/alertmanager",
+            "--cluster.listen-address=",
+        ),
         files={config_path("alertmanager.yml"): yaml.safe_dump(config, sort_keys=False)},
     )
 
 
 def _alert_receiver(topology: Topology, receiver: Service, secrets: Mapping[str, str]) -> MemberFiles:
-    return MemberFiles(command=("novaops-run", "prometheus", "alert-receiver",
-                                "--listen", f":{receiver.port('web').container}",
-                                "--store", f"{receiver.kind.data_path}/alerts.jsonl"), files={})
+    return MemberFiles(
+        command=(
+            "novaops-run",
+            "prometheus",
+            "alert-receiver",
+            "--listen",
+            f":{receiver.port('web').container}",
+            "--store",
+            f"{receiver.kind.data_path}/alerts.jsonl",
+        ),
+        files={},
+    )
 
 
 def prober_targets(topology: Topology, secrets: Mapping[str, str]) -> list[dict]:
@@ -133,8 +158,14 @@ def prober_targets(topology: Topology, secrets: Mapping[str, str]) -> list[dict]
             continue
         for member in tier.members:
             host, port = topology.endpoint(prober, member, probe.port)
-            target = {"tier": tier.key, "service": member.key, "kind": tier.engine.name,
-                      "protocol": probe.protocol, "host": host, "port": port}
+            target = {
+                "tier": tier.key,
+                "service": member.key,
+                "kind": tier.engine.name,
+                "protocol": probe.protocol,
+                "host": host,
+                "port": port,
+            }
             if probe.user:
                 target["user"] = probe.user
             if probe.secret:
@@ -147,11 +178,21 @@ def prober_targets(topology: Topology, secrets: Mapping[str, str]) -> list[dict]
 
 def _prober(topology: Topology, prober: Service, secrets: Mapping[str, str]) -> MemberFiles:
     """novaops-prober's config; it holds the probe passwords, so it is uploaded 0600."""
-    config = {"interval_seconds": PROBE_INTERVAL_S, "timeout_seconds": PROBE_TIMEOUT_S,
-              "targets": prober_targets(topology, secrets)}
+    config = {
+        "interval_seconds": PROBE_INTERVAL_S,
+        "timeout_seconds": PROBE_TIMEOUT_S,
+        "targets": prober_targets(topology, secrets),
+    }
     return MemberFiles(
-        command=("novaops-run", "prometheus", "novaops-prober", "--config", config_path("prober.json"),
-                 "--listen", f":{prober.port('metrics').container}"),
+        command=(
+            "novaops-run",
+            "prometheus",
+            "novaops-prober",
+            "--config",
+            config_path("prober.json"),
+            "--listen",
+            f":{prober.port('metrics').container}",
+        ),
         files={config_path("prober.json"): json.dumps(config, indent=2, sort_keys=True) + "\n"},
         secret_paths=frozenset({config_path("prober.json")}),
     )
@@ -164,19 +205,25 @@ def _grafana(topology: Topology, grafana: Service, secrets: Mapping[str, str]) -
 
     host, port = topology.endpoint(grafana, topology.monitoring["prometheus"], "web")
     return MemberFiles(
-        command=(),   # the official image's own entrypoint
+        command=(),  # the official image's own entrypoint
         files={
             config_path("grafana-admin-password"): secrets["admin"],
-            f"{GRAFANA_PROVISIONING}/datasources/novaops.yml":
-                dashboards.datasource_provisioning(f"http://{host}:{port}", SCRAPE_INTERVAL),
+            f"{GRAFANA_PROVISIONING}/datasources/novaops.yml": dashboards.datasource_provisioning(
+                f"http://{host}:{port}", SCRAPE_INTERVAL
+            ),
             f"{GRAFANA_PROVISIONING}/dashboards/novaops.yml": dashboards.dashboard_provisioning(),
             **dashboards.dashboard_files(topology),
         },
         secret_paths=frozenset({config_path("grafana-admin-password")}),
         envs=(f"GF_SECURITY_ADMIN_PASSWORD__FILE={config_path('grafana-admin-password')}",),
-        file_owner="472",   # the grafana user of the official image
+        file_owner="472",  # the grafana user of the official image
     )
 
 
-_RENDERERS = {"prometheus": _prometheus, "alertmanager": _alertmanager, "alert-receiver": _alert_receiver,
-              "prober": _prober, "grafana": _grafana}
+_RENDERERS = {
+    "prometheus": _prometheus,
+    "alertmanager": _alertmanager,
+    "alert-receiver": _alert_receiver,
+    "prober": _prober,
+    "grafana": _grafana,
+}

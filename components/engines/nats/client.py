@@ -10,6 +10,7 @@ One connection: INFO -> CONNECT (user/pass) -> PING/PONG; requests go out with a
 under one private inbox (one wildcard subscription, made at the first request). Every wait is
 bounded by ``timeout``: a silent server is a ``TransientError``, never a hang.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,7 @@ class ProtocolParser:
 
     def __init__(self):
         self._buf = b""
-        self._pending = None   # (kind, subject, sid, reply, header_len, total_len)
+        self._pending = None  # (kind, subject, sid, reply, header_len, total_len)
 
     def feed(self, data):
         self._buf += data
@@ -64,7 +65,7 @@ class ProtocolParser:
                 raise NatsError("protocol error: control line longer than %d bytes" % MAX_CONTROL_LINE)
             return None
         line = self._buf[:idx].decode("utf-8", "replace")
-        self._buf = self._buf[idx + 2:]
+        self._buf = self._buf[idx + 2 :]
         parts = line.strip().split(None, 1)
         op = parts[0].upper() if parts else ""
         rest = parts[1] if len(parts) > 1 else ""
@@ -98,10 +99,10 @@ class ProtocolParser:
         kind, subject, sid, reply, hdr_len, total = self._pending
         if len(self._buf) < total + 2:
             return None
-        body, end = self._buf[:total], self._buf[total:total + 2]
+        body, end = self._buf[:total], self._buf[total : total + 2]
         if end != CRLF:
             raise NatsError("protocol error: message payload not followed by CRLF")
-        self._buf = self._buf[total + 2:]
+        self._buf = self._buf[total + 2 :]
         self._pending = None
         if kind == "HMSG":
             return ("HMSG", subject, sid, reply, body[:hdr_len], body[hdr_len:])
@@ -172,7 +173,7 @@ class NatsClient:
         self.name = name
         self.parser = ProtocolParser()
         self.frames = []
-        self.pending = []       # Msg of other subscriptions that arrived while a request waited
+        self.pending = []  # Msg of other subscriptions that arrived while a request waited
         self.inbox = "_INBOX.%s" % secrets.token_hex(8)
         self.inbox_sid = None
         self.sid = 0
@@ -259,9 +260,18 @@ class NatsClient:
         if self.server_info.get("auth_required") and not password:
             raise NatsError("the server requires authentication and no password was given")
         headers = bool(self.server_info.get("headers"))
-        connect = {"verbose": False, "pedantic": False, "tls_required": False, "name": self.name,
-                   "lang": "python", "version": "1.0", "protocol": 1, "echo": False,
-                   "headers": headers, "no_responders": headers}
+        connect = {
+            "verbose": False,
+            "pedantic": False,
+            "tls_required": False,
+            "name": self.name,
+            "lang": "python",
+            "version": "1.0",
+            "protocol": 1,
+            "echo": False,
+            "headers": headers,
+            "no_responders": headers,
+        }
         if user is not None:
             connect["user"] = user
         if password is not None:
@@ -313,7 +323,7 @@ class NatsClient:
             if msg.subject == reply:
                 return msg
             if msg.subject.startswith(self.inbox + "."):
-                continue   # a late reply to an earlier request that timed out
+                continue  # a late reply to an earlier request that timed out
             if len(self.pending) >= MAX_PENDING:
                 raise NatsError("more than %d messages arrived while waiting for %s" % (MAX_PENDING, waiting_for))
             self.pending.append(msg)

@@ -1,4 +1,5 @@
 """nats-server config (the images/nats contract)."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -8,7 +9,7 @@ from components.engines.render import json_str
 # Config headers still read "Rendered by components/engine_configs.py" (the module this came from):
 # a changed byte would replace every running member on the next `pulumi up`.
 
-USER = "nova"   # clients, routes and the prober log in as this user
+USER = "nova"  # clients, routes and the prober log in as this user
 NATS_STORE_DIR = "/data/jetstream"
 
 

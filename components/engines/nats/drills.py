@@ -1,5 +1,6 @@
 """NATS's drills: the node leading the workload's JetStream stream killed (quorum kept) and a
 restore of the stream's snapshot from restic, for every NATS tier."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -19,12 +20,31 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
     for tier in (t.key for t in tiers):
         # One cron line runs the tier's script (restic_backup's restic-<tier>), which snapshots every
         # stream, one restic tag per stream.
-        restore = restic_restore(tier, restored_stream(tier), load_tiers=[tier], marker=f"/restic-{tier}",
-                                 extra={"stream": NATS_STREAM})
-        out.append(Drill(f"restic-restore-{tier}", "failure-restic-restore.md", "recover-restic-restore.yml",
-                         ci=False, body=restore, tiers=(tier,), order=RESTORE))
-        out.append(Drill(f"lose-member-{tier}", "alert-member-down.md", "recover-tier.yml", ci=False,
-                         body=lose_stream_leader(tier), tiers=(tier,), order=QUORUM_MEMBER))
+        restore = restic_restore(
+            tier, restored_stream(tier), load_tiers=[tier], marker=f"/restic-{tier}", extra={"stream": NATS_STREAM}
+        )
+        out.append(
+            Drill(
+                f"restic-restore-{tier}",
+                "failure-restic-restore.md",
+                "recover-restic-restore.yml",
+                ci=False,
+                body=restore,
+                tiers=(tier,),
+                order=RESTORE,
+            )
+        )
+        out.append(
+            Drill(
+                f"lose-member-{tier}",
+                "alert-member-down.md",
+                "recover-tier.yml",
+                ci=False,
+                body=lose_stream_leader(tier),
+                tiers=(tier,),
+                order=QUORUM_MEMBER,
+            )
+        )
     return out
 
 
@@ -37,8 +57,9 @@ def stream_leader(ctx: Ctx, tier: str, stream: str) -> str:
     """Container name of the node leading ``stream`` (JetStream's own /jsz), else the meta leader."""
     for member in ctx.members(tier):
         try:
-            jsz = http_json(f"http://127.0.0.1:{ctx.port(tier, member, 'monitor')}/jsz?accounts=true&streams=true",
-                            timeout=3)
+            jsz = http_json(
+                f"http://127.0.0.1:{ctx.port(tier, member, 'monitor')}/jsz?accounts=true&streams=true", timeout=3
+            )
         except Exception:
             continue
         for account in jsz.get("account_details") or []:
@@ -51,20 +72,35 @@ def stream_leader(ctx: Ctx, tier: str, stream: str) -> str:
 
 
 def lose_stream_leader(tier: str) -> Callable[[Ctx, Result], None]:
-    return kill_member(tier, lambda ctx: stream_leader(ctx, tier, NATS_STREAM), "NatsMemberDown",
-                       lambda name: {"tier": tier},
-                       lambda ctx, name: f"{name} killed (leader of {NATS_STREAM}); RTO = worst of {tier}",
-                       rto_timeout=60)
+    return kill_member(
+        tier,
+        lambda ctx: stream_leader(ctx, tier, NATS_STREAM),
+        "NatsMemberDown",
+        lambda name: {"tier": tier},
+        lambda ctx, name: f"{name} killed (leader of {NATS_STREAM}); RTO = worst of {tier}",
+        rto_timeout=60,
+    )
 
 
 def restored_stream(tier: str) -> Callable[[Ctx, Result, Restored], None]:
     """Every event acknowledged before the snapshot must be in the restored stream, same sequence and payload."""
+
     def check(ctx: Ctx, result: Result, restored: Restored) -> None:
         _, acks, _, _ = read_ledger(restored.ledger)
         before = {(a["ref"], a["k"]) for a in acks if a["t"] == tier and a["ack"] < restored.snapshot_at}
         # Every message of the restored stream, read from the backup host over the tier network.
-        out = restored.backup.exec_run(["nats-js-snapshot", "--server", f"{restored.name}:{KIND.ports['client']}",
-                                        "--timeout", "30", "dump", NATS_STREAM], demux=True)
+        out = restored.backup.exec_run(
+            [
+                "nats-js-snapshot",
+                "--server",
+                f"{restored.name}:{KIND.ports['client']}",
+                "--timeout",
+                "30",
+                "dump",
+                NATS_STREAM,
+            ],
+            demux=True,
+        )
         stdout, stderr = (part or b"" for part in out.output)
         if out.exit_code != 0:
             raise DrillError(f"dump of the restored {NATS_STREAM} failed: {stderr.decode()[-500:]}")
@@ -73,7 +109,10 @@ def restored_stream(tier: str) -> Callable[[Ctx, Result, Restored], None]:
             seq, _, data = line.split("\t", 2)
             present.add((f"{NATS_STREAM}:{seq}", data))
         result.acked, result.lost = len(before), len(before - present)
-        result.notes.append(f"{NATS_STREAM} snapshot restored into {restored.name} (single node, --replicas 1): "
-                            f"{len(before) - result.lost} of {len(before)} events acknowledged before the "
-                            f"snapshot present with the same sequence and payload; {len(present)} messages in all")
+        result.notes.append(
+            f"{NATS_STREAM} snapshot restored into {restored.name} (single node, --replicas 1): "
+            f"{len(before) - result.lost} of {len(before)} events acknowledged before the "
+            f"snapshot present with the same sequence and payload; {len(present)} messages in all"
+        )
+
     return check

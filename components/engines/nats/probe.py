@@ -5,12 +5,13 @@ Runs in the exporters image beside the prober as ``novaops_probe_nats.py``, with
 NATS client (client.py) beside it as ``novaops_nats.py`` (components/engines/probing.py says
 what a probe module defines).
 """
+
 from __future__ import annotations
 
-try:   # the exporters image: the shared modules beside novaops-prober
+try:  # the exporters image: the shared modules beside novaops-prober
     from novaops_nats import NatsClient, NatsError
     from novaops_probe import ProbeFailed, Target
-except ModuleNotFoundError:   # the repository
+except ModuleNotFoundError:  # the repository
     from components.engines.nats.client import NatsClient, NatsError
     from components.engines.probing import ProbeFailed, Target
 

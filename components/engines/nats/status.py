@@ -3,6 +3,7 @@
 The leader is the JetStream meta leader; the members must agree on it. A member serves when
 /healthz?js-enabled-only=true says ok (JetStream current).
 """
+
 from __future__ import annotations
 
 from tools.status import Sources, TierStatus, Unreachable

@@ -1,6 +1,7 @@
 """novaload's client of a NATS tier: JetStream publishes to the events stream through any cluster
 node's client URL (nats-py moves to another node when one goes). The stream itself is the
 nats_jetstream role's (ansible/roles/nats_jetstream/defaults/main.yml)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,13 +42,22 @@ class JetStreamClient:
 
     async def prepare(self) -> None:
         import nats
+
         self.nc = await nats.connect(
-            servers=self.endpoint.servers, user=self.endpoint.user, password=self.endpoint.password,
-            connect_timeout=max(1, int(self.op_timeout)), reconnect_time_wait=0.5, max_reconnect_attempts=-1,
-            allow_reconnect=True, name="novaload", error_cb=self._quiet, disconnected_cb=self._quiet_cb,
-            reconnected_cb=self._quiet_cb)
+            servers=self.endpoint.servers,
+            user=self.endpoint.user,
+            password=self.endpoint.password,
+            connect_timeout=max(1, int(self.op_timeout)),
+            reconnect_time_wait=0.5,
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+            name="novaload",
+            error_cb=self._quiet,
+            disconnected_cb=self._quiet_cb,
+            reconnected_cb=self._quiet_cb,
+        )
         self.js = self.nc.jetstream(timeout=self.op_timeout)
-        await self.js.stream_info(NATS_STREAM)   # the stream is the nats_jetstream role's; fail early if missing
+        await self.js.stream_info(NATS_STREAM)  # the stream is the nats_jetstream role's; fail early if missing
 
     @staticmethod
     async def _quiet(_exc) -> None:
@@ -61,7 +71,8 @@ class JetStreamClient:
     async def write(self, run: str, session: int, key: str) -> str:
         ack = await asyncio.wait_for(
             self.js.publish(f"{NATS_SUBJECT}.{run}.{session}", key.encode(), headers={"Nats-Msg-Id": key}),
-            self.op_timeout)
+            self.op_timeout,
+        )
         return f"{ack.stream}:{ack.seq}"
 
     async def read(self, run: str, session: int) -> None:
@@ -75,9 +86,10 @@ class JetStreamClient:
             async with sem:
                 try:
                     msg = await self.js.get_msg(stream, int(seq))
-                except Exception:   # not found counts as lost
+                except Exception:  # not found counts as lost
                     return None
             return e["k"] if msg.data == e["k"].encode() else None
+
         found = await asyncio.wait_for(asyncio.gather(*(check(e) for e in entries)), 300)
         return {k for k in found if k}
 
@@ -90,5 +102,5 @@ class JetStreamClient:
 
 
 def client(endpoint: NatsTier, *, pool_size: int, op_timeout: float, extensions: list[str]) -> JetStreamClient:
-    del pool_size, extensions   # one connection per tier; one workload whatever the purpose
+    del pool_size, extensions  # one connection per tier; one workload whatever the purpose
     return JetStreamClient(endpoint, op_timeout)

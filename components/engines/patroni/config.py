@@ -1,4 +1,5 @@
 """Patroni and PostgreSQL config: patroni.yml and the bootstrap SQL (the images/postgres contract)."""
+
 from __future__ import annotations
 
 from components.engines.render import sql_ident, sql_literal, yaml_text
@@ -31,7 +32,6 @@ PG_HBA = [
     "host    all          all         0.0.0.0/0     scram-sha-256",
     "host    all          all         ::/0          scram-sha-256",
 ]
-
 
 
 def patroni_yml(
@@ -105,7 +105,7 @@ def patroni_yml(
             # Replicas clone right away instead of waiting for a spread checkpoint (minutes).
             "basebackup": [{"checkpoint": "fast"}],
         },
-        "watchdog": {"mode": "off"},   # no /dev/watchdog in containers
+        "watchdog": {"mode": "off"},  # no /dev/watchdog in containers
         "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False, "nosync": False},
     }
     return yaml_text(config)
@@ -119,7 +119,9 @@ def bootstrap_sql(*, database: str, extensions: list[str], monitor_password: str
         "\\set ON_ERROR_STOP on",
     ]
     if monitor_password is not None:
-        lines.append(f"CREATE ROLE {PG_MONITOR_USER} LOGIN PASSWORD {sql_literal(monitor_password)} IN ROLE pg_monitor;")
+        lines.append(
+            f"CREATE ROLE {PG_MONITOR_USER} LOGIN PASSWORD {sql_literal(monitor_password)} IN ROLE pg_monitor;"
+        )
     if database != "postgres":
         lines.append(
             f"SELECT 'CREATE DATABASE {sql_ident(database).replace(chr(39), chr(39) * 2)}'"

@@ -1,6 +1,7 @@
 """Patroni's drills: a primary killed per tier; on the first tier its partition, a point-in-time
 restore and a damaged pgBackRest backup; on the smallest tier (cheapest to restart) the whole tier
 down and its sync standby's disk full. Its WAL archiving is what the backup host's loss watches."""
+
 from __future__ import annotations
 
 import threading
@@ -38,20 +39,65 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
     # The smallest tier: stopping it costs least to restart; its replica is the primary's only
     # synchronous partner (two members: the worst case for a full disk).
     smallest = min(tiers, key=lambda t: (len(t.members), t.key)).key
-    out = [Drill(f"kill-primary-{t.key}", PRIMARY_LOST, RECOVER_MEMBER, ci=i == 0, body=kill_primary(t.key),
-                 tiers=(t.key,), order=LEADER_SYNC) for i, t in enumerate(tiers)]
+    out = [
+        Drill(
+            f"kill-primary-{t.key}",
+            PRIMARY_LOST,
+            RECOVER_MEMBER,
+            ci=i == 0,
+            body=kill_primary(t.key),
+            tiers=(t.key,),
+            order=LEADER_SYNC,
+        )
+        for i, t in enumerate(tiers)
+    ]
     return out + [
-        Drill(f"partition-primary-{first}", "failure-patroni-partition.md", RECOVER_MEMBER, ci=False,
-              body=partition_primary(first), tiers=(first,), order=TIER_WIDE),
-        Drill(f"pitr-{first}", "failure-pitr.md", "recover-pitr.yml", ci=False, body=pitr(first), tiers=(first,),
-              order=TIER_WIDE),
-        Drill(f"tier-down-{smallest}", "alert-tier-down.md", "recover-tier.yml", ci=True,
-              body=stop_whole_tier(smallest), tiers=(smallest,), order=TIER_WIDE),
-        Drill(f"damage-backup-{first}", "alert-backup.md", "recover-backup-repo.yml", ci=False,
-              body=damage_backup(first), tiers=(first,), order=TIER_WIDE),
-        Drill(f"disk-full-replica-{smallest}", "failure-member-disk-full.md", RECOVER_MEMBER, ci=True,
-              body=fill_replica_disk(smallest, tiers[0].engine.data_path), tiers=(smallest,), order=TIER_WIDE,
-              alert="MemberDiskFull"),
+        Drill(
+            f"partition-primary-{first}",
+            "failure-patroni-partition.md",
+            RECOVER_MEMBER,
+            ci=False,
+            body=partition_primary(first),
+            tiers=(first,),
+            order=TIER_WIDE,
+        ),
+        Drill(
+            f"pitr-{first}",
+            "failure-pitr.md",
+            "recover-pitr.yml",
+            ci=False,
+            body=pitr(first),
+            tiers=(first,),
+            order=TIER_WIDE,
+        ),
+        Drill(
+            f"tier-down-{smallest}",
+            "alert-tier-down.md",
+            "recover-tier.yml",
+            ci=True,
+            body=stop_whole_tier(smallest),
+            tiers=(smallest,),
+            order=TIER_WIDE,
+        ),
+        Drill(
+            f"damage-backup-{first}",
+            "alert-backup.md",
+            "recover-backup-repo.yml",
+            ci=False,
+            body=damage_backup(first),
+            tiers=(first,),
+            order=TIER_WIDE,
+        ),
+        Drill(
+            f"disk-full-replica-{smallest}",
+            "failure-member-disk-full.md",
+            RECOVER_MEMBER,
+            ci=True,
+            body=fill_replica_disk(smallest, tiers[0].engine.data_path),
+            tiers=(smallest,),
+            order=TIER_WIDE,
+            alert="MemberDiskFull",
+        ),
     ]
 
 
@@ -86,16 +132,30 @@ def leader(ctx: Ctx, tier: str) -> str:
 def healthy(ctx: Ctx, tier: str) -> bool:
     members = cluster(ctx, tier)["members"]
     running = [m for m in members if m.get("state") in ("running", "streaming")]
-    return (len(running) == len(ctx.members(tier))
-            and sum(m["role"] == "leader" for m in members) == 1
-            and any(m["role"] == "sync_standby" and m.get("state") == "streaming" for m in members))
+    return (
+        len(running) == len(ctx.members(tier))
+        and sum(m["role"] == "leader" for m in members) == 1
+        and any(m["role"] == "sync_standby" and m.get("state") == "streaming" for m in members)
+    )
 
 
 def archive_failures(ctx: Ctx, tier: str) -> int:
     """pg_stat_archiver.failed_count on the tier's primary (local socket, through docker exec)."""
     ran = ctx.container(leader(ctx, tier)).exec_run(
-        ["runuser", "-u", "postgres", "--", "psql", "-h", "/run/postgresql", "-d", "postgres", "-Atc",
-         "SELECT failed_count FROM pg_stat_archiver"])
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            "psql",
+            "-h",
+            "/run/postgresql",
+            "-d",
+            "postgres",
+            "-Atc",
+            "SELECT failed_count FROM pg_stat_archiver",
+        ]
+    )
     if ran.exit_code != 0:
         raise DrillError(f"pg_stat_archiver on {tier}: {ran.output.decode()[-300:]}")
     return int(ran.output.decode().strip() or 0)
@@ -105,9 +165,14 @@ def archive_failures(ctx: Ctx, tier: str) -> int:
 
 
 def kill_primary(tier: str) -> Callable[[Ctx, Result], None]:
-    return kill_member(tier, lambda ctx: leader(ctx, tier), MEMBER_DOWN, lambda name: {"member": name},
-                       lambda ctx, name: f"{name} killed, {leader(ctx, tier)} promoted; {name} back as replica",
-                       role="the primary")
+    return kill_member(
+        tier,
+        lambda ctx: leader(ctx, tier),
+        MEMBER_DOWN,
+        lambda name: {"member": name},
+        lambda ctx, name: f"{name} killed, {leader(ctx, tier)} promoted; {name} back as replica",
+        role="the primary",
+    )
 
 
 # ---------------------------------------------------------------- the primary partitioned
@@ -130,12 +195,33 @@ class FenceProbe:
         self.readonly_at: float | None = None
         self.stopped = False
         self.thread: threading.Thread | None = None
-        self.insert = ["timeout", "10", "runuser", "-u", "postgres", "--", "psql", "-h", "/run/postgresql",
-                       "-d", "nova", "-v", "ON_ERROR_STOP=1", "-Atc", "INSERT INTO novaload.fence_probe DEFAULT VALUES"]
+        self.insert = [
+            "timeout",
+            "10",
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            "psql",
+            "-h",
+            "/run/postgresql",
+            "-d",
+            "nova",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-Atc",
+            "INSERT INTO novaload.fence_probe DEFAULT VALUES",
+        ]
 
     def create_table(self, name: str) -> None:
-        created = self.container.exec_run(["timeout", "60", *self.insert[2:-1], "CREATE TABLE IF NOT EXISTS "
-                                           "novaload.fence_probe (at timestamptz NOT NULL DEFAULT now())"])
+        created = self.container.exec_run(
+            [
+                "timeout",
+                "60",
+                *self.insert[2:-1],
+                "CREATE TABLE IF NOT EXISTS novaload.fence_probe (at timestamptz NOT NULL DEFAULT now())",
+            ]
+        )
         if created.exit_code != 0:
             raise DrillError(f"fence probe table on {name}: {created.output.decode()[-300:]}")
 
@@ -180,26 +266,31 @@ def partition_primary(tier: str) -> Callable[[Ctx, Result], None]:
                     for network in networks:
                         ctx.docker.networks.get(network).disconnect(old)
                         cut.append(network)
+
                 run.fault(f"{tier}: disconnect {old} (the primary) from {networks}", disconnect)
                 fence.start(run.applied_at)
                 result.rto_s = run.rto(tier)
                 run.detect(MEMBER_DOWN, {"service": service})
-                wait_for(lambda: fence.readonly_at is not None, 60, what=f"{old} refusing writes (demoted)",
-                         error=DrillError)
+                wait_for(
+                    lambda: fence.readonly_at is not None, 60, what=f"{old} refusing writes (demoted)", error=DrillError
+                )
                 fence.stop(join=10)
                 reconnect(ctx, old, cut)
                 run.recover({"member": old})
             finally:
                 if fence:
                     fence.stop()
-                reconnect(ctx, old, cut)   # whatever happened, the stack is left connected
+                reconnect(ctx, old, cut)  # whatever happened, the stack is left connected
         rewound = "pg_rewind" in ctx.container(old).logs(since=int(run.fault_at)).decode(errors="replace")
-        result.notes.append(f"old primary {old}: {fence.acked_after_cut} writes acknowledged after the cut, "
-                            f"read-only {fence.readonly_at and round(fence.readonly_at, 1)} s after it; "
-                            f"rejoined as replica{' via pg_rewind' if rewound else ' (no pg_rewind in its log)'}")
+        result.notes.append(
+            f"old primary {old}: {fence.acked_after_cut} writes acknowledged after the cut, "
+            f"read-only {fence.readonly_at and round(fence.readonly_at, 1)} s after it; "
+            f"rejoined as replica{' via pg_rewind' if rewound else ' (no pg_rewind in its log)'}"
+        )
         if fence.acked_after_cut:
             result.fail(f"old primary acknowledged {fence.acked_after_cut} writes after the cut")
         check_targets(result)
+
     return body
 
 
@@ -218,24 +309,40 @@ def pitr(tier: str) -> Callable[[Ctx, Result], None]:
         before = {a["k"] for a in acks if a["t"] == tier and a["ack"] < target_at}
         after = {a["k"] for a in acks if a["t"] == tier and a["start"] > target_at}
         target_time = datetime.fromtimestamp(target_at, UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
-        with restore_into(ctx, result, target, {"tier": tier, "target_time": target_time,
-                                                "restore_container": target}) as restored:
-            out = restored.exec_run(["psql", "-h", "/tmp", "-U", "postgres", "-d", "nova", "-At", "-c",
-                                     f"SELECT key FROM novaload.sessions WHERE run = '{header['run']}'"],
-                                    user="postgres")
+        with restore_into(
+            ctx, result, target, {"tier": tier, "target_time": target_time, "restore_container": target}
+        ) as restored:
+            out = restored.exec_run(
+                [
+                    "psql",
+                    "-h",
+                    "/tmp",
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "nova",
+                    "-At",
+                    "-c",
+                    f"SELECT key FROM novaload.sessions WHERE run = '{header['run']}'",
+                ],
+                user="postgres",
+            )
             if out.exit_code != 0:
                 raise DrillError(f"query on {target} failed: {out.output.decode()[-500:]}")
             present = set(out.output.decode().split())
         result.acked = len(before)
         result.lost = len(before - present)
         leaked = len(after & present)
-        result.notes.append(f"restored into fresh container {target} (removed after the check): {len(before)} rows "
-                            f"acknowledged before the target all {'present' if not result.lost else 'NOT present'}; "
-                            f"{leaked} of {len(after)} rows written after the target present (must be 0); "
-                            "MTTR = restore playbook wall time")
+        result.notes.append(
+            f"restored into fresh container {target} (removed after the check): {len(before)} rows "
+            f"acknowledged before the target all {'present' if not result.lost else 'NOT present'}; "
+            f"{leaked} of {len(after)} rows written after the target present (must be 0); "
+            "MTTR = restore playbook wall time"
+        )
         if leaked:
             result.fail(f"{leaked} rows from after the target time were restored")
         check_targets(result, rto=False, detection=False)
+
     return body
 
 
@@ -249,24 +356,36 @@ def damage_backup(tier: str) -> Callable[[Ctx, Result], None]:
         verify_job = scheduled_job(ctx, "/etc/cron.d/novaops-pgbackrest", f"pgbackrest-{tier}-verify")
         # The largest file of the newest backup set: flip bytes in its middle (encrypted + compressed:
         # any change breaks its checksum in the manifest).
-        find = backup.exec_run(["sh", "-c", f"d=$(ls -d /srv/backup/pgbackrest/backup/{stanza}/2*F* | tail -1); "
-                                            "find \"$d\" -type f -name '*.zst' -printf '%s %p\\n' | sort -n | tail -1"])
+        find = backup.exec_run(
+            [
+                "sh",
+                "-c",
+                f"d=$(ls -d /srv/backup/pgbackrest/backup/{stanza}/2*F* | tail -1); "
+                "find \"$d\" -type f -name '*.zst' -printf '%s %p\\n' | sort -n | tail -1",
+            ]
+        )
         size, path = find.output.decode().split()
         run = Run(ctx, result)
-        run.fault(f"{tier}: corrupt {path} ({size} bytes) in the pgBackRest repository",
-                  lambda: backup.exec_run(["sh", "-c", f"printf 'novaops-drill' | dd of={path} bs=1 "
-                                                       f"seek={int(size) // 2} conv=notrunc"]))
+        run.fault(
+            f"{tier}: corrupt {path} ({size} bytes) in the pgBackRest repository",
+            lambda: backup.exec_run(
+                ["sh", "-c", f"printf 'novaops-drill' | dd of={path} bs=1 seek={int(size) // 2} conv=notrunc"]
+            ),
+        )
         log(f"{tier}: run the scheduled verify job now: {verify_job}")
         ran = backup.exec_run(["sh", "-c", verify_job])
-        result.notes.append(f"corrupted {path.rsplit('/', 3)[-3]}/.../{path.rsplit('/', 1)[-1]}; verify job exit "
-                            f"{ran.exit_code} (detection counts from the damage, with the verify job run right after "
-                            "it: in production it runs daily, pgbackrest_schedule_verify)")
+        result.notes.append(
+            f"corrupted {path.rsplit('/', 3)[-3]}/.../{path.rsplit('/', 1)[-1]}; verify job exit "
+            f"{ran.exit_code} (detection counts from the damage, with the verify job run right after "
+            "it: in production it runs daily, pgbackrest_schedule_verify)"
+        )
         if ran.exit_code == 0:
             result.fail("pgbackrest verify did not detect the damage")
         run.detect("BackupCheckFailed", {"target": tier, "check": "verify"})
         run.recover({"tool": "pgbackrest", "tier": tier}, settle=0)
         result.acked = result.lost = 0
         check_targets(result, rto=False, loss=False)
+
     return body
 
 
@@ -277,6 +396,7 @@ def fill_replica_disk(tier: str, data_path: str) -> Callable[[Ctx, Result], None
     """The sync standby's data volume fills up under the workload. The primary must stop waiting
     for it and go on accepting writes; MemberDiskFull must reach the receiver; recovery (free the
     space, recover-patroni-member.yml) must bring it back streaming."""
+
     def body(ctx: Ctx, result: Result) -> None:
         sync = [m["name"] for m in cluster(ctx, tier)["members"] if m["role"] == "sync_standby"]
         if not sync:
@@ -289,9 +409,16 @@ def fill_replica_disk(tier: str, data_path: str) -> Callable[[Ctx, Result], None
             # Set-up, not timed: the member moves onto a small disk and must be sync standby again.
             size_mb = disk.shrink()
             log(f"{tier}: {victim} restarted on a {size_mb} MiB tmpfs")
-            wait_for(lambda: healthy(ctx, tier) and any(
-                m["name"] == victim and m["role"] == "sync_standby" for m in cluster(ctx, tier)["members"]),
-                120, 2, what=f"{victim} streaming as sync standby on the small disk", error=DrillError)
+            wait_for(
+                lambda: (
+                    healthy(ctx, tier)
+                    and any(m["name"] == victim and m["role"] == "sync_standby" for m in cluster(ctx, tier)["members"])
+                ),
+                120,
+                2,
+                what=f"{victim} streaming as sync standby on the small disk",
+                error=DrillError,
+            )
             with under_load(ctx, result, [tier]) as run:
                 run.fault(f"{tier}: fill {victim}'s data volume", disk.fill)
                 first_ack = run.rto(tier)
@@ -309,12 +436,20 @@ def fill_replica_disk(tier: str, data_path: str) -> Callable[[Ctx, Result], None
             result.rto_s = max(first_ack, longest) if first_ack is not None and longest is not None else None
             failed = load.failed_after(tier, fault_at, fault_at + (result.mttr_s or 0))
             enospc = "No space left on device in its log (it crash-loops)" if crashed else "no ENOSPC in its log"
-            result.notes.append(f"RTO = longest wait of a {tier} write issued during the fault ({failed} refused); "
-                                f"{victim} (sync standby) on a {size_mb} MiB tmpfs, filled: {enospc}; "
-                                f"members while full: {roles}")
+            result.notes.append(
+                f"RTO = longest wait of a {tier} write issued during the fault ({failed} refused); "
+                f"{victim} (sync standby) on a {size_mb} MiB tmpfs, filled: {enospc}; "
+                f"members while full: {roles}"
+            )
         finally:
             disk.restore()
-            wait_for(lambda: healthy(ctx, tier), 180, 2, what=f"{tier} healthy with {victim} back on its volume",
-                     error=DrillError)
+            wait_for(
+                lambda: healthy(ctx, tier),
+                180,
+                2,
+                what=f"{tier} healthy with {victim} back on its volume",
+                error=DrillError,
+            )
         check_targets(result)
+
     return body

@@ -1,4 +1,5 @@
 """What a Patroni member, its tier's HAProxy router and the postgres exporter run and receive."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -34,14 +35,20 @@ def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mappi
         command=("novaops-run", "postgres", "patroni-with-pgbackrest", config_path("patroni.yml")),
         files={
             config_path("patroni.yml"): config.patroni_yml(
-                scope=patroni_scope(topology, tier), namespace=config.PATRONI_NAMESPACE, member=member.container,
-                etcd_hosts=dcs_hosts, postgres_port=member.port("postgres").container,
+                scope=patroni_scope(topology, tier),
+                namespace=config.PATRONI_NAMESPACE,
+                member=member.container,
+                etcd_hosts=dcs_hosts,
+                postgres_port=member.port("postgres").container,
                 api_port=member.port("patroni").container,
-                superuser_password=secrets["superuser"], replication_password=secrets["replication"],
-                rewind_password=secrets["rewind"], shared_preload_libraries=preload,
+                superuser_password=secrets["superuser"],
+                replication_password=secrets["replication"],
+                rewind_password=secrets["rewind"],
+                shared_preload_libraries=preload,
             ),
             config_path("bootstrap.sql"): config.bootstrap_sql(
-                database=config.APP_DATABASE, extensions=list(tier.extensions), monitor_password=secrets["monitor"]),
+                database=config.APP_DATABASE, extensions=list(tier.extensions), monitor_password=secrets["monitor"]
+            ),
         },
         secret_paths=frozenset({config_path("patroni.yml"), config_path("bootstrap.sql")}),
     )
@@ -50,39 +57,50 @@ def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mappi
 def router_files(topology: Topology, router: Service) -> MemberFiles:
     """A bootable HAProxy: metrics only. The pg_router Ansible role writes the tier's frontends."""
     stats = router.port("stats").container
-    haproxy_cfg = "\n".join([
-        "# Bootstrap config from the Pulumi program; ansible/roles/pg_router replaces it.",
-        "global",
-        "defaults",
-        "    mode http",
-        "    timeout connect 5s",
-        "    timeout client 30s",
-        "    timeout server 30s",
-        "frontend stats",
-        f"    bind :{stats}",
-        "    http-request use-service prometheus-exporter if { path /metrics }",
-        "    stats enable",
-        "    stats uri /stats",
-        "",
-    ])
-    return MemberFiles(command=("novaops-run", "haproxy", "haproxy", "-W", "-db", "-f", config_path("haproxy.cfg")),
-                       files={config_path("haproxy.cfg"): haproxy_cfg})
+    haproxy_cfg = "\n".join(
+        [
+            "# Bootstrap config from the Pulumi program; ansible/roles/pg_router replaces it.",
+            "global",
+            "defaults",
+            "    mode http",
+            "    timeout connect 5s",
+            "    timeout client 30s",
+            "    timeout server 30s",
+            "frontend stats",
+            f"    bind :{stats}",
+            "    http-request use-service prometheus-exporter if { path /metrics }",
+            "    stats enable",
+            "    stats uri /stats",
+            "",
+        ]
+    )
+    return MemberFiles(
+        command=("novaops-run", "haproxy", "haproxy", "-W", "-db", "-f", config_path("haproxy.cfg")),
+        files={config_path("haproxy.cfg"): haproxy_cfg},
+    )
 
 
 def service_files(topology: Topology, exporter: Service, secrets: Mapping[str, str]) -> MemberFiles:
     """The postgres exporter; ``secrets``: Patroni tier key -> its ``monitor`` role's password
     (one auth module per tier)."""
     modules = {
-        tier: {"type": "userpass", "userpass": {"username": config.PG_MONITOR_USER, "password": password},
-               "options": {"sslmode": "disable", "dbname": config.MONITOR_DATABASE}}
+        tier: {
+            "type": "userpass",
+            "userpass": {"username": config.PG_MONITOR_USER, "password": password},
+            "options": {"sslmode": "disable", "dbname": config.MONITOR_DATABASE},
+        }
         for tier, password in sorted(secrets.items())
     }
     return MemberFiles(
-        command=("novaops-run", "prometheus", "prometheus-postgres-exporter",
-                 f"--config.file={config_path('postgres_exporter.yml')}",
-                 # PostgreSQL 17 moved the checkpoint counters from pg_stat_bgwriter to pg_stat_checkpointer.
-                 "--collector.stat_checkpointer",
-                 f"--web.listen-address=:{exporter.port('metrics').container}"),
+        command=(
+            "novaops-run",
+            "prometheus",
+            "prometheus-postgres-exporter",
+            f"--config.file={config_path('postgres_exporter.yml')}",
+            # PostgreSQL 17 moved the checkpoint counters from pg_stat_bgwriter to pg_stat_checkpointer.
+            "--collector.stat_checkpointer",
+            f"--web.listen-address=:{exporter.port('metrics').container}",
+        ),
         files={config_path("postgres_exporter.yml"): yaml.safe_dump({"auth_modules": modules}, sort_keys=False)},
         secret_paths=frozenset({config_path("postgres_exporter.yml")}),
     )

@@ -4,6 +4,7 @@ role and lag from Patroni's REST API (/cluster: leader, sync_standby or replica,
 behind); a member serves when /patroni reports PostgreSQL running and, for a replica, /cluster
 reports it streaming. The router serves when HAProxy's stats page answers.
 """
+
 from __future__ import annotations
 
 from components.engines.patroni import ROUTER
@@ -67,8 +68,9 @@ def read_router(src: Sources, tier: TierStatus, router: dict) -> None:
     """The router's row, when its stats page is published (the only port the status can check)."""
     if "stats" not in router:
         return
-    svc = ServiceStatus(tier=tier.tier, service=f"{tier.tier}-router", container=router["container"],
-                        kind=ROUTER.name, role="router")
+    svc = ServiceStatus(
+        tier=tier.tier, service=f"{tier.tier}-router", container=router["container"], kind=ROUTER.name, role="router"
+    )
     try:
         code = src.http_status(_url(router["stats"], "/metrics"))
         svc.api = "ok" if code == 200 else f"HAProxy stats answered HTTP {code}"

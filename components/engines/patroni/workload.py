@@ -1,6 +1,7 @@
 """novaload's client of a Patroni tier: agents write through the tier's HAProxy router (primary port),
 which follows the Patroni leader. What they write follows the tier's catalog extension: a session row,
 an embedding (vector), a metric (timescaledb) or a graph edge (age)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,7 @@ from components.engines.patroni import ROUTER, config
 from tools.novaload.endpoints import EndpointError, TierOutputs, split_address
 
 SCHEMA = "novaload"
-GRAPH = "novaload_graph"   # AGE makes a schema of this name: not SCHEMA
+GRAPH = "novaload_graph"  # AGE makes a schema of this name: not SCHEMA
 EMBEDDING_DIM = 16
 AGE_SESSION = ["LOAD 'age'", 'SET search_path = ag_catalog, "$user", public']
 SQL = tuple[str, tuple | None]
@@ -34,8 +35,12 @@ def endpoint(tier: TierOutputs) -> PostgresTier:
     router = tier.outputs.get("router") or {}
     if "primary" not in router or "replicas" not in router:
         raise EndpointError(f"{tier.where}.router: needs 'primary' and 'replicas' endpoints")
-    return PostgresTier(tier.key, split_address(router["primary"], f"{tier.where}.router.primary"),
-                        split_address(router["replicas"], f"{tier.where}.router.replicas"), tier.secret("superuser"))
+    return PostgresTier(
+        tier.key,
+        split_address(router["primary"], f"{tier.where}.router.primary"),
+        split_address(router["replicas"], f"{tier.where}.router.replicas"),
+        tier.secret("superuser"),
+    )
 
 
 # ------------------------------------------------------------------ one workload per extension
@@ -44,11 +49,12 @@ def endpoint(tier: TierOutputs) -> PostgresTier:
 @dataclass(frozen=True)
 class Workload:
     """What an agent does on a tier of one purpose: schema, one write, one read, which keys are present."""
+
     ddl: list[str]
     write: Callable[[str, int, str], SQL]
     read: Callable[[str, int], SQL]
     present: Callable[[str], SQL]
-    session: tuple[str, ...] = ()   # statements every new connection runs first
+    session: tuple[str, ...] = ()  # statements every new connection runs first
 
 
 def _vector() -> str:
@@ -57,57 +63,84 @@ def _vector() -> str:
 
 WORKLOADS: dict[str, Workload] = {
     "relational": Workload(
-        ddl=[f"CREATE TABLE IF NOT EXISTS {SCHEMA}.sessions (key text PRIMARY KEY, run text NOT NULL, "
-             "session int NOT NULL, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"],
+        ddl=[
+            f"CREATE TABLE IF NOT EXISTS {SCHEMA}.sessions (key text PRIMARY KEY, run text NOT NULL, "
+            "session int NOT NULL, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+        ],
         write=lambda run, session, key: (
             f"INSERT INTO {SCHEMA}.sessions (key, run, session, payload) VALUES (%s, %s, %s, %s)",
-            (key, run, session, f"agent {session} turn {key}")),
+            (key, run, session, f"agent {session} turn {key}"),
+        ),
         read=lambda run, session: (
-            f"SELECT count(*) FROM {SCHEMA}.sessions WHERE run = %s AND session = %s", (run, session)),
-        present=lambda run: (f"SELECT key FROM {SCHEMA}.sessions WHERE run = %s", (run,))),
+            f"SELECT count(*) FROM {SCHEMA}.sessions WHERE run = %s AND session = %s",
+            (run, session),
+        ),
+        present=lambda run: (f"SELECT key FROM {SCHEMA}.sessions WHERE run = %s", (run,)),
+    ),
     "vector": Workload(
-        ddl=["CREATE EXTENSION IF NOT EXISTS vector",
-             f"CREATE TABLE IF NOT EXISTS {SCHEMA}.embeddings (key text PRIMARY KEY, run text NOT NULL, "
-             f"session int NOT NULL, embedding vector({EMBEDDING_DIM}) NOT NULL)"],
+        ddl=[
+            "CREATE EXTENSION IF NOT EXISTS vector",
+            f"CREATE TABLE IF NOT EXISTS {SCHEMA}.embeddings (key text PRIMARY KEY, run text NOT NULL, "
+            f"session int NOT NULL, embedding vector({EMBEDDING_DIM}) NOT NULL)",
+        ],
         write=lambda run, session, key: (
             f"INSERT INTO {SCHEMA}.embeddings (key, run, session, embedding) VALUES (%s, %s, %s, %s::vector)",
-            (key, run, session, _vector())),
+            (key, run, session, _vector()),
+        ),
         read=lambda run, session: (
             f"SELECT key FROM {SCHEMA}.embeddings WHERE run = %s ORDER BY embedding <-> "
             f"(SELECT embedding FROM {SCHEMA}.embeddings WHERE run = %s AND session = %s LIMIT 1) LIMIT 3",
-            (run, run, session)),
-        present=lambda run: (f"SELECT key FROM {SCHEMA}.embeddings WHERE run = %s", (run,))),
+            (run, run, session),
+        ),
+        present=lambda run: (f"SELECT key FROM {SCHEMA}.embeddings WHERE run = %s", (run,)),
+    ),
     "timescaledb": Workload(
-        ddl=["CREATE EXTENSION IF NOT EXISTS timescaledb",
-             f"CREATE TABLE IF NOT EXISTS {SCHEMA}.metrics (ts timestamptz NOT NULL, key text NOT NULL, "
-             "run text NOT NULL, session int NOT NULL, value double precision NOT NULL)",
-             f"SELECT create_hypertable('{SCHEMA}.metrics', 'ts', if_not_exists => true)",
-             f"CREATE INDEX IF NOT EXISTS metrics_key ON {SCHEMA}.metrics (key)"],
+        ddl=[
+            "CREATE EXTENSION IF NOT EXISTS timescaledb",
+            f"CREATE TABLE IF NOT EXISTS {SCHEMA}.metrics (ts timestamptz NOT NULL, key text NOT NULL, "
+            "run text NOT NULL, session int NOT NULL, value double precision NOT NULL)",
+            f"SELECT create_hypertable('{SCHEMA}.metrics', 'ts', if_not_exists => true)",
+            f"CREATE INDEX IF NOT EXISTS metrics_key ON {SCHEMA}.metrics (key)",
+        ],
         write=lambda run, session, key: (
             f"INSERT INTO {SCHEMA}.metrics (ts, key, run, session, value) VALUES (now(), %s, %s, %s, %s)",
-            (key, run, session, random.random())),
+            (key, run, session, random.random()),
+        ),
         read=lambda run, session: (
             f"SELECT avg(value) FROM {SCHEMA}.metrics WHERE run = %s AND session = %s "
-            "AND ts > now() - interval '5 minutes'", (run, session)),
-        present=lambda run: (f"SELECT key FROM {SCHEMA}.metrics WHERE run = %s", (run,))),
+            "AND ts > now() - interval '5 minutes'",
+            (run, session),
+        ),
+        present=lambda run: (f"SELECT key FROM {SCHEMA}.metrics WHERE run = %s", (run,)),
+    ),
     # Keys and runs are generated by novaload ([a-z0-9-]): safe inside the cypher literals.
     "age": Workload(
-        ddl=["CREATE EXTENSION IF NOT EXISTS age", *AGE_SESSION,
-             # create_graph has no IF NOT EXISTS: only when ag_graph does not list it.
-             f"SELECT create_graph('{GRAPH}') WHERE NOT EXISTS (SELECT 1 FROM ag_graph WHERE name = '{GRAPH}')",
-             # AGE creates a label's table on its first use: concurrent first writes would race.
-             f"SELECT * FROM cypher('{GRAPH}', $$ MERGE (:Agent {{run: 'prepare'}})-[:RECALLS {{key: 'prepare', "
-             "run: 'prepare'}]->(:Memory {key: 'prepare'}) $$) AS (v agtype)"],
+        ddl=[
+            "CREATE EXTENSION IF NOT EXISTS age",
+            *AGE_SESSION,
+            # create_graph has no IF NOT EXISTS: only when ag_graph does not list it.
+            f"SELECT create_graph('{GRAPH}') WHERE NOT EXISTS (SELECT 1 FROM ag_graph WHERE name = '{GRAPH}')",
+            # AGE creates a label's table on its first use: concurrent first writes would race.
+            f"SELECT * FROM cypher('{GRAPH}', $$ MERGE (:Agent {{run: 'prepare'}})-[:RECALLS {{key: 'prepare', "
+            "run: 'prepare'}]->(:Memory {key: 'prepare'}) $$) AS (v agtype)",
+        ],
         write=lambda run, session, key: (
             f"SELECT * FROM cypher('{GRAPH}', $$ CREATE (:Agent {{run: '{run}', session: {session}}})"
-            f"-[:RECALLS {{key: '{key}', run: '{run}'}}]->(:Memory {{key: '{key}'}}) $$) AS (v agtype)", None),
+            f"-[:RECALLS {{key: '{key}', run: '{run}'}}]->(:Memory {{key: '{key}'}}) $$) AS (v agtype)",
+            None,
+        ),
         read=lambda run, session: (
             f"SELECT * FROM cypher('{GRAPH}', $$ MATCH (a:Agent {{run: '{run}', session: {session}}})"
-            f"-[e:RECALLS]->() RETURN count(e) $$) AS (n agtype)", None),
+            f"-[e:RECALLS]->() RETURN count(e) $$) AS (n agtype)",
+            None,
+        ),
         present=lambda run: (
             f"SELECT trim(both '\"' from k::text) FROM cypher('{GRAPH}', $$ MATCH ()-[e:RECALLS]->() "
-            f"WHERE e.run = '{run}' RETURN e.key $$) AS (k agtype)", None),
-        session=tuple(AGE_SESSION)),
+            f"WHERE e.run = '{run}' RETURN e.key $$) AS (k agtype)",
+            None,
+        ),
+        session=tuple(AGE_SESSION),
+    ),
 }
 
 
@@ -133,13 +166,20 @@ class PostgresClient:
         self.op_timeout = op_timeout
         self.pool: asyncio.Queue = asyncio.Queue()
         for _ in range(pool_size):
-            self.pool.put_nowait(None)   # a slot; connected lazily
+            self.pool.put_nowait(None)  # a slot; connected lazily
 
     async def _connect(self, address: tuple[str, int]):
         import psycopg
+
         conn = await psycopg.AsyncConnection.connect(
-            host=address[0], port=address[1], user=self.endpoint.user, password=self.endpoint.password,
-            dbname=self.endpoint.database, connect_timeout=max(1, int(self.op_timeout)), autocommit=True)
+            host=address[0],
+            port=address[1],
+            user=self.endpoint.user,
+            password=self.endpoint.password,
+            dbname=self.endpoint.database,
+            connect_timeout=max(1, int(self.op_timeout)),
+            autocommit=True,
+        )
         for statement in self.workload.session:
             await conn.execute(statement)
         return conn
@@ -154,7 +194,7 @@ class PostgresClient:
             if conn is not None:
                 try:
                     await asyncio.wait_for(conn.close(), 1)
-                except BaseException:   # a broken connection is dropped either way
+                except BaseException:  # a broken connection is dropped either way
                     pass
             self.pool.put_nowait(None)
             raise
@@ -163,9 +203,16 @@ class PostgresClient:
 
     async def prepare(self) -> None:
         import psycopg
+
         conn = await psycopg.AsyncConnection.connect(
-            host=self.endpoint.primary[0], port=self.endpoint.primary[1], user=self.endpoint.user,
-            password=self.endpoint.password, dbname=self.endpoint.database, connect_timeout=10, autocommit=True)
+            host=self.endpoint.primary[0],
+            port=self.endpoint.primary[1],
+            user=self.endpoint.user,
+            password=self.endpoint.password,
+            dbname=self.endpoint.database,
+            connect_timeout=10,
+            autocommit=True,
+        )
         try:
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
             for statement in self.workload.ddl:
@@ -178,6 +225,7 @@ class PostgresClient:
 
         async def insert(conn) -> None:
             await conn.execute(sql, params)
+
         await self._run(insert)
         return key
 
@@ -186,6 +234,7 @@ class PostgresClient:
 
         async def query(conn) -> None:
             await (await conn.execute(sql, params)).fetchall()
+
         await self._run(query)
 
     async def present(self, run: str, entries: list[dict]) -> set[str]:

@@ -1,4 +1,5 @@
 """Valkey and Sentinel config, and the exporter's password file (the images/valkey contract)."""
+
 from __future__ import annotations
 
 import json

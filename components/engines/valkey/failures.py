@@ -1,8 +1,7 @@
 """Valkey tiers' failure modes beyond their drills, for the runbooks' failure-mode table (tools/runbooks.py)."""
+
 from __future__ import annotations
 
 from tools.runbooks import FailureMode
 
-FAILURE_MODES = (
-    FailureMode("a replica down", "ValkeyMemberDown", "alert-member-down.md", "recover-valkey.yml"),
-)
+FAILURE_MODES = (FailureMode("a replica down", "ValkeyMemberDown", "alert-member-down.md", "recover-valkey.yml"),)

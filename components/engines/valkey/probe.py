@@ -3,13 +3,14 @@
 Python 3 standard library only: the exporters image runs it beside the prober as
 ``novaops_probe_valkey.py`` (components/engines/probing.py says what a probe module defines).
 """
+
 from __future__ import annotations
 
 import socket
 
-try:   # the exporters image: the shared module beside novaops-prober
+try:  # the exporters image: the shared module beside novaops-prober
     from novaops_probe import ProbeFailed, Target
-except ModuleNotFoundError:   # the repository
+except ModuleNotFoundError:  # the repository
     from components.engines.probing import ProbeFailed, Target
 
 PROTOCOL = "valkey"

@@ -4,6 +4,7 @@ Every member's own Sentinel is asked; they must agree on the master. A replica s
 Sentinel neither flags it down nor reports its replication link broken. The replicas' lag is
 not read here: the generic status takes it from Prometheus (service:novaops_replication_lag:bytes).
 """
+
 from __future__ import annotations
 
 from components.engines.valkey import KIND
@@ -18,9 +19,11 @@ def query(address: str, timeout: float) -> dict:
     Reached through Sources.native(kind, address), so that the tests can answer for it.
     """
     import valkey
+
     host, port = address.rsplit(":", 1)
-    client = valkey.Valkey(host=host, port=int(port), socket_timeout=timeout,
-                           socket_connect_timeout=timeout, decode_responses=True)
+    client = valkey.Valkey(
+        host=host, port=int(port), socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+    )
     try:
         masters = client.sentinel_masters()
         if not masters:
@@ -31,10 +34,20 @@ def query(address: str, timeout: float) -> dict:
         raise Unreachable(f"sentinel {address}: {exc}") from exc
     finally:
         client.close()
-    return {"name": name, "master": master["ip"], "master_flags": sorted(master.get("flags", [])),
-            "replicas": [{"host": r["ip"], "flags": sorted(r.get("flags", [])),
-                          "link": r.get("master-link-status"), "offset": r.get("slave-repl-offset")}
-                         for r in replicas]}
+    return {
+        "name": name,
+        "master": master["ip"],
+        "master_flags": sorted(master.get("flags", [])),
+        "replicas": [
+            {
+                "host": r["ip"],
+                "flags": sorted(r.get("flags", [])),
+                "link": r.get("master-link-status"),
+                "offset": r.get("slave-repl-offset"),
+            }
+            for r in replicas
+        ],
+    }
 
 
 def read(src: Sources, tier: TierStatus, members: dict[str, dict]) -> None:

@@ -1,5 +1,6 @@
 """novaload's client of a Valkey tier: the Sentinels name the current master (by container name),
 agents connect to its published port and ask again after a failover."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,14 +26,17 @@ class ValkeyTier:
 def endpoint(tier: TierOutputs) -> ValkeyTier:
     members = tier.members()
     return ValkeyTier(
-        tier.key, master_name(tier.stack, tier.key),
+        tier.key,
+        master_name(tier.stack, tier.key),
         [tier.address(n, "sentinel") for n in members],
         tier.secret("password"),
-        {m["container"]: tier.address(n, "valkey") for n, m in members.items()})
+        {m["container"]: tier.address(n, "valkey") for n, m in members.items()},
+    )
 
 
 def valkey_errors() -> tuple[type[BaseException], ...]:
     from valkey import exceptions
+
     return (exceptions.ConnectionError, exceptions.TimeoutError, exceptions.ReadOnlyError, exceptions.ResponseError)
 
 
@@ -44,7 +48,7 @@ class ValkeyClient:
         self.endpoint = endpoint
         self.op_timeout = op_timeout
         self.pool_size = pool_size
-        self.pool_wait = 30.0   # waiting for a free connection is queueing, not a failed write
+        self.pool_wait = 30.0  # waiting for a free connection is queueing, not a failed write
         self.master = None
         self.master_address: tuple[str, int] | None = None
         self.lock = asyncio.Lock()
@@ -54,11 +58,13 @@ class ValkeyClient:
         import valkey.asyncio as valkey
 
         async def ask(host: str, port: int) -> tuple[str, int]:
-            sentinel = valkey.Valkey(host=host, port=port, socket_timeout=self.op_timeout,
-                                     socket_connect_timeout=self.op_timeout)
+            sentinel = valkey.Valkey(
+                host=host, port=port, socket_timeout=self.op_timeout, socket_connect_timeout=self.op_timeout
+            )
             try:
                 name, _port = await sentinel.execute_command(
-                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.endpoint.master_name)
+                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.endpoint.master_name
+                )
             finally:
                 await sentinel.aclose()
             name = name.decode() if isinstance(name, bytes) else str(name)
@@ -72,7 +78,7 @@ class ValkeyClient:
             for next_done in asyncio.as_completed(pending):
                 try:
                     return await next_done
-                except Exception as exc:   # wait for another Sentinel
+                except Exception as exc:  # wait for another Sentinel
                     last = exc
         finally:
             for task in pending:
@@ -81,14 +87,20 @@ class ValkeyClient:
 
     async def _client(self):
         import valkey.asyncio as valkey
+
         async with self.lock:
             if self.master is None:
                 self.master_address = await self.discover()
                 # Blocking pool: sessions beyond pool_size wait for a connection instead of failing.
                 pool = valkey.BlockingConnectionPool(
-                    host=self.master_address[0], port=self.master_address[1], password=self.endpoint.password,
-                    socket_timeout=self.op_timeout, socket_connect_timeout=self.op_timeout,
-                    max_connections=self.pool_size, timeout=self.pool_wait)
+                    host=self.master_address[0],
+                    port=self.master_address[1],
+                    password=self.endpoint.password,
+                    socket_timeout=self.op_timeout,
+                    socket_connect_timeout=self.op_timeout,
+                    max_connections=self.pool_size,
+                    timeout=self.pool_wait,
+                )
                 self.master = valkey.Valkey(connection_pool=pool)
             return self.master
 
@@ -120,6 +132,7 @@ class ValkeyClient:
             # SET ... reply OK is the acknowledgement: Valkey replicates asynchronously.
             await client.set(name, f"session {session}")
             await client.sadd(f"novaload:{run}:session:{session}", key)
+
         await self._run(setter)
         return name
 
@@ -130,13 +143,14 @@ class ValkeyClient:
         async def exists(client):
             found: set[str] = set()
             for i in range(0, len(entries), 500):
-                chunk = entries[i:i + 500]
+                chunk = entries[i : i + 500]
                 async with client.pipeline(transaction=False) as pipe:
                     for e in chunk:
                         pipe.exists(e["ref"])
                     results = await pipe.execute()
                 found |= {e["k"] for e, r in zip(chunk, results, strict=True) if r}
             return found
+
         client = await self._client()
         return await asyncio.wait_for(exists(client), 120)
 
@@ -146,5 +160,5 @@ class ValkeyClient:
 
 
 def client(endpoint: ValkeyTier, *, pool_size: int, op_timeout: float, extensions: list[str]) -> ValkeyClient:
-    del extensions   # one workload whatever the tier's purpose
+    del extensions  # one workload whatever the tier's purpose
     return ValkeyClient(endpoint, pool_size, op_timeout)

@@ -6,8 +6,13 @@ import pulumi_docker as docker
 mode = pulumi.Config().require("mode")
 
 if mode == "service":  # a docker type the realizer does not apply
-    docker.Service("svc", name="rtest-svc", task_spec=docker.ServiceTaskSpecArgs(
-        container_spec=docker.ServiceTaskSpecContainerSpecArgs(image="debian:trixie-slim")))
+    docker.Service(
+        "svc",
+        name="rtest-svc",
+        task_spec=docker.ServiceTaskSpecArgs(
+            container_spec=docker.ServiceTaskSpecContainerSpecArgs(image="debian:trixie-slim")
+        ),
+    )
 elif mode == "invoke":
     docker.get_network(name="bridge")
 elif mode == "ssh-provider":
@@ -18,11 +23,16 @@ elif mode == "unknown-key":
 elif mode == "unhealthy":  # never becomes healthy: `up` must fail naming it, quickly
     base = docker.RemoteImage("base", name="debian:trixie-slim", keep_locally=True)
     docker.Container(
-        "sick", name="rtest-bad-sick", image=base.image_id, command=["sh", "-c", "echo sick-log-line; sleep 60"],
+        "sick",
+        name="rtest-bad-sick",
+        image=base.image_id,
+        command=["sh", "-c", "echo sick-log-line; sleep 60"],
         healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "false"], interval="500ms", retries=1),
-        wait=True, wait_timeout=20,
+        wait=True,
+        wait_timeout=20,
     )
 elif mode == "component":  # allowed: components only group resources
+
     class Group(pulumi.ComponentResource):
         def __init__(self, name):
             super().__init__("rtest:index:Group", name)

@@ -5,6 +5,7 @@ Python 3 standard library only (natscli is not packaged in Debian): the NATS cli
 role's module_utils ``novaops_nats`` (components/engines/nats/client.py). Requests
 ``$JS.API.STREAM.INFO|CREATE|UPDATE.<name>`` over one connection.
 """
+
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -124,8 +125,16 @@ TRANSIENT_ERR_CODES = {10008, 10005}
 DURATION_KEYS = ("max_age", "duplicate_window")
 INT_KEYS = ("num_replicas", "max_bytes", "max_msgs", "max_msg_size", "max_consumers", "max_msgs_per_subject")
 UNORDERED_LIST_KEYS = ("subjects",)
-_UNITS_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
-             "d": 86400 * 10**9}
+_UNITS_NS = {
+    "ns": 1,
+    "us": 10**3,
+    "µs": 10**3,
+    "ms": 10**6,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+    "d": 86400 * 10**9,
+}
 
 
 def connect(host, port, user, password, timeout):
@@ -133,6 +142,7 @@ def connect(host, port, user, password, timeout):
 
 
 # --------------------------------------------------------------------------- credentials
+
 
 def _top_level_block(text, key):
     """Body of the top-level ``key { ... }`` block of a nats-server config, or None."""
@@ -169,7 +179,7 @@ def _top_level_block(text, key):
                     j += 1
                 if level:
                     raise NatsError("server config: unterminated %s block" % key)
-                return text[start:j - 1]
+                return text[start : j - 1]
         i += 1
     return None
 
@@ -193,12 +203,15 @@ def credentials_from_config(text):
         raise NatsError("server config has no top-level authorization block")
     user, password = _config_value(block, "user"), _config_value(block, "password")
     if user is None or password is None:
-        raise NatsError("server config's authorization block has no single user/password (users lists and tokens "
-                        "are not supported: pass user and password)")
+        raise NatsError(
+            "server config's authorization block has no single user/password (users lists and tokens "
+            "are not supported: pass user and password)"
+        )
     return user, password
 
 
 # --------------------------------------------------------------------------- stream config
+
 
 def parse_duration(value):
     """Nanoseconds from an int or a duration string (``72h``, ``1h30m``, ``500ms``, ``7d``)."""
@@ -250,8 +263,12 @@ def differences(current, wanted):
 
 def api_error(subject, reply):
     err = reply.get("error") or {}
-    text = "%s failed: %s (code %s, err_code %s)" % (subject, err.get("description", "unknown error"),
-                                                    err.get("code"), err.get("err_code"))
+    text = "%s failed: %s (code %s, err_code %s)" % (
+        subject,
+        err.get("description", "unknown error"),
+        err.get("code"),
+        err.get("err_code"),
+    )
     if err.get("err_code") in TRANSIENT_ERR_CODES:
         return TransientError(text)
     return NatsError(text)

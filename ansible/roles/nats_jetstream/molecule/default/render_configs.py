@@ -1,4 +1,5 @@
 """Prints {member: nats.conf} as the Pulumi program renders them, with a throwaway password."""
+
 import json
 import secrets
 import sys
@@ -9,8 +10,20 @@ from components.engines.nats.config import nats_conf
 
 members = sys.argv[1:]
 password = secrets.token_urlsafe(24)
-print(json.dumps({
-    m: nats_conf(member=m, members=members, cluster_name="molecule-streams", client_port=4222,
-                 cluster_port=6222, monitor_port=8222, user="nova", password=password)
-    for m in members
-}))
+print(
+    json.dumps(
+        {
+            m: nats_conf(
+                member=m,
+                members=members,
+                cluster_name="molecule-streams",
+                client_port=4222,
+                cluster_port=6222,
+                monitor_port=8222,
+                user="nova",
+                password=password,
+            )
+            for m in members
+        }
+    )
+)

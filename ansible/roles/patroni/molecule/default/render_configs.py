@@ -3,6 +3,7 @@
 Reads a JSON request on stdin (secrets never on the command line) and prints JSON
 {container: {path: content}}. Run from the repo root by prepare.yml (molecule only).
 """
+
 from __future__ import annotations
 
 import json
@@ -16,16 +17,26 @@ req = json.load(sys.stdin)
 stack, etcd, secrets = req["stack"], req["etcd"], req["secrets"]
 out: dict[str, dict[str, str]] = {}
 for member in etcd:
-    out[member] = {"/etc/novaops/etcd.yml": etcd_config.etcd_yml(
-        member=member, members=etcd, client_port=2379, peer_port=2380, cluster_token=f"{stack}-coordination")}
+    out[member] = {
+        "/etc/novaops/etcd.yml": etcd_config.etcd_yml(
+            member=member, members=etcd, client_port=2379, peer_port=2380, cluster_token=f"{stack}-coordination"
+        )
+    }
 for tier, members in req["tiers"].items():
     for member in members:
         out[member] = {
             "/etc/novaops/patroni.yml": pg_config.patroni_yml(
-                scope=f"{stack}-{tier}", namespace=PATRONI_NAMESPACE, member=member,
-                etcd_hosts=[f"{e}:2379" for e in etcd], postgres_port=5432, api_port=8008,
-                superuser_password=secrets["superuser"], replication_password=secrets["replication"],
-                rewind_password=secrets["rewind"], shared_preload_libraries=[]),
+                scope=f"{stack}-{tier}",
+                namespace=PATRONI_NAMESPACE,
+                member=member,
+                etcd_hosts=[f"{e}:2379" for e in etcd],
+                postgres_port=5432,
+                api_port=8008,
+                superuser_password=secrets["superuser"],
+                replication_password=secrets["replication"],
+                rewind_password=secrets["rewind"],
+                shared_preload_libraries=[],
+            ),
             "/etc/novaops/bootstrap.sql": pg_config.bootstrap_sql(database=APP_DATABASE, extensions=[]),
         }
 json.dump(out, sys.stdout)

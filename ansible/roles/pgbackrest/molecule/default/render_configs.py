@@ -1,5 +1,6 @@
 """Render the scenario's etcd and Patroni configs the way the Pulumi program does
 (components/engines/<engine>/config.py), with throwaway passwords. Prints JSON {container: {path: text}}."""
+
 from __future__ import annotations
 
 import json
@@ -17,14 +18,27 @@ MEMBERS = ["mol-pgbr-episodic-1"]
 
 def main() -> None:
     pw = {k: secrets.token_urlsafe(18) for k in ("superuser", "replication", "rewind")}
-    files = {ETCD: {"/etc/novaops/etcd.yml": etcd_config.etcd_yml(
-        member=ETCD, members=[ETCD], client_port=2379, peer_port=2380, cluster_token="mol-pgbr")}}
+    files = {
+        ETCD: {
+            "/etc/novaops/etcd.yml": etcd_config.etcd_yml(
+                member=ETCD, members=[ETCD], client_port=2379, peer_port=2380, cluster_token="mol-pgbr"
+            )
+        }
+    }
     for member in MEMBERS:
         files[member] = {
             "/etc/novaops/patroni.yml": pg_config.patroni_yml(
-                scope="mol-episodic", namespace="/novaops/", member=member, etcd_hosts=[f"{ETCD}:2379"],
-                postgres_port=5432, api_port=8008, superuser_password=pw["superuser"],
-                replication_password=pw["replication"], rewind_password=pw["rewind"], shared_preload_libraries=[]),
+                scope="mol-episodic",
+                namespace="/novaops/",
+                member=member,
+                etcd_hosts=[f"{ETCD}:2379"],
+                postgres_port=5432,
+                api_port=8008,
+                superuser_password=pw["superuser"],
+                replication_password=pw["replication"],
+                rewind_password=pw["rewind"],
+                shared_preload_libraries=[],
+            ),
             "/etc/novaops/bootstrap.sql": pg_config.bootstrap_sql(database="nova", extensions=[]),
         }
     json.dump(files, sys.stdout)

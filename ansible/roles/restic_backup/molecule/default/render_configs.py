@@ -1,6 +1,7 @@
 """Render the scenario's Valkey, Sentinel, etcd and NATS configs the way the Pulumi program does
 (components/engines/<engine>/config.py), with throwaway passwords. Prints JSON: {"files": {container:
 {path: text}}, "secrets": {"working": {"password": ...}, "streams": {"password": ...}}}."""
+
 from __future__ import annotations
 
 import json
@@ -24,22 +25,40 @@ def main() -> None:
     for i, member in enumerate(VALKEY):
         files[member] = {
             "/etc/novaops/valkey.conf": valkey_config.valkey_conf(
-                member=member, port=6379, password=valkey_pw, primary=None if i == 0 else VALKEY[0]),
+                member=member, port=6379, password=valkey_pw, primary=None if i == 0 else VALKEY[0]
+            ),
             "/etc/novaops/sentinel.conf": valkey_config.sentinel_conf(
-                member=member, master_name="mol-working", primary=VALKEY[0], valkey_port=6379,
-                sentinel_port=26379, quorum=1, password=valkey_pw),
+                member=member,
+                master_name="mol-working",
+                primary=VALKEY[0],
+                valkey_port=6379,
+                sentinel_port=26379,
+                quorum=1,
+                password=valkey_pw,
+            ),
             "/etc/novaops/valkey-password": valkey_pw,
         }
-    files[ETCD] = {"/etc/novaops/etcd.yml": etcd_config.etcd_yml(
-        member=ETCD, members=[ETCD], client_port=2379, peer_port=2380, cluster_token="mol-restic")}
+    files[ETCD] = {
+        "/etc/novaops/etcd.yml": etcd_config.etcd_yml(
+            member=ETCD, members=[ETCD], client_port=2379, peer_port=2380, cluster_token="mol-restic"
+        )
+    }
     nats = nats_config.nats_conf(
-        member=NATS, members=[NATS], cluster_name="mol-streams", client_port=4222, cluster_port=6222,
-        monitor_port=8222, user="nova", password=nats_pw)
+        member=NATS,
+        members=[NATS],
+        cluster_name="mol-streams",
+        client_port=4222,
+        cluster_port=6222,
+        monitor_port=8222,
+        user="nova",
+        password=nats_pw,
+    )
     # One server only: a 1-node JetStream *cluster* refuses to start (no routes), so the
     # cluster block is cut; the client side (listen, auth, JetStream store) is the rendered one.
     files[NATS] = {"/etc/novaops/nats.conf": nats[: nats.index("cluster {")]}
-    json.dump({"files": files, "secrets": {"working": {"password": valkey_pw}, "streams": {"password": nats_pw}}},
-              sys.stdout)
+    json.dump(
+        {"files": files, "secrets": {"working": {"password": valkey_pw}, "streams": {"password": nats_pw}}}, sys.stdout
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Verify: config loaded, routing and inhibition as designed, delivery to the dev webhook."""
+
 import json
 import time
 import uuid
@@ -39,17 +40,27 @@ def test_routes(host):
         "severity=info tier=all alertname=Info": "dev-webhook,null",
     }
     for labels, expected in cases.items():
-        out = host.check_output(f"amtool config routes test --config.file=/etc/novaops/alertmanager.yml {labels} 2>/dev/null")
+        out = host.check_output(
+            f"amtool config routes test --config.file=/etc/novaops/alertmanager.yml {labels} 2>/dev/null"
+        )
         assert out.strip() == expected, labels
 
 
 def test_delivery_and_inhibition(host):
     tier = f"molecule-{uuid.uuid4().hex[:8]}"
     since = int(time.time()) - 5
-    host.check_output(f"amtool --alertmanager.url={AM} alert add alertname=TierDown severity=page tier={tier} service={tier}")
-    host.check_output(f"amtool --alertmanager.url={AM} alert add alertname=PatroniMemberDown severity=ticket tier={tier} service={tier}-1")
+    host.check_output(
+        f"amtool --alertmanager.url={AM} alert add alertname=TierDown severity=page tier={tier} service={tier}"
+    )
+    host.check_output(
+        f"amtool --alertmanager.url={AM} alert add alertname=PatroniMemberDown severity=ticket"
+        f" tier={tier} service={tier}-1"
+    )
     # Another tier: TierDown inhibits everything else in its own tier.
-    host.check_output(f"amtool --alertmanager.url={AM} alert add alertname=MoleculeDelivery severity=info tier={tier}-b service=molecule")
+    host.check_output(
+        f"amtool --alertmanager.url={AM} alert add alertname=MoleculeDelivery severity=info"
+        f" tier={tier}-b service=molecule"
+    )
 
     deadline = time.monotonic() + 90
     got = []

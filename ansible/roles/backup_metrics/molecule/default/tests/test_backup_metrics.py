@@ -1,4 +1,5 @@
 """Verify: the wrapper records success, keeps the last success across a failure, and never overlaps."""
+
 import re
 
 testinfra_hosts = ["ansible://novaops-molecule-backup-metrics"]
@@ -64,13 +65,17 @@ def test_overlapping_run_exits_75_and_leaves_metrics(host):
 def test_pgbackrest_verify_errors_fail_despite_exit_0(host):
     # pgbackrest verify exits 0 when it finds damage; the wrapper reads its text output.
     job = "molecule-verify"
-    damaged = host.run(f"{JOB} --job {job} --tool pgbackrest --target episodic --check verify -- "
-                       "printf 'stanza: dev-episodic\\n    status: error\\n'")
+    damaged = host.run(
+        f"{JOB} --job {job} --tool pgbackrest --target episodic --check verify -- "
+        "printf 'stanza: dev-episodic\\n    status: error\\n'"
+    )
     assert damaged.rc == 1, damaged.stdout + damaged.stderr
     assert "verify reported status error" in damaged.stderr
     assert metric(host.file(PROM.format(job)).content_string, "novaops_backup_check_last_status") == 0
-    clean = host.run(f"{JOB} --job {job} --tool pgbackrest --target episodic --check verify -- "
-                     "printf 'stanza: dev-episodic\\n    status: ok\\n'")
+    clean = host.run(
+        f"{JOB} --job {job} --tool pgbackrest --target episodic --check verify -- "
+        "printf 'stanza: dev-episodic\\n    status: ok\\n'"
+    )
     assert clean.rc == 0, clean.stdout + clean.stderr
     assert metric(host.file(PROM.format(job)).content_string, "novaops_backup_check_last_status") == 1
     silent = host.run(f"{JOB} --job {job} --tool pgbackrest --target episodic --check verify -- true")

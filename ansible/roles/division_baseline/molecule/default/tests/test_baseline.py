@@ -1,8 +1,11 @@
 """division_baseline: effective sshd config, key-only logins for the login group, time, locale, node exporter."""
+
 import pytest
 
-SSH = ("ssh -i /root/molecule_key -o BatchMode=yes -o StrictHostKeyChecking=no "
-       "-o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 {opts} {user}@127.0.0.1 true")
+SSH = (
+    "ssh -i /root/molecule_key -o BatchMode=yes -o StrictHostKeyChecking=no "
+    "-o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 {opts} {user}@127.0.0.1 true"
+)
 
 
 @pytest.fixture(scope="module")
@@ -12,19 +15,22 @@ def sshd_t(host):
     return set(out.splitlines())
 
 
-@pytest.mark.parametrize("line", [
-    "passwordauthentication no",
-    "kbdinteractiveauthentication no",
-    "permitrootlogin no",
-    "permitemptypasswords no",
-    "pubkeyauthentication yes",
-    "x11forwarding no",
-    "allowgroups novaops-ssh",
-    "maxauthtries 3",
-    "logingracetime 30",
-    "allowtcpforwarding no",
-    "authenticationmethods publickey",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "passwordauthentication no",
+        "kbdinteractiveauthentication no",
+        "permitrootlogin no",
+        "permitemptypasswords no",
+        "pubkeyauthentication yes",
+        "x11forwarding no",
+        "allowgroups novaops-ssh",
+        "maxauthtries 3",
+        "logingracetime 30",
+        "allowtcpforwarding no",
+        "authenticationmethods publickey",
+    ],
+)
 def test_sshd_effective(sshd_t, line):
     assert line in sshd_t
 

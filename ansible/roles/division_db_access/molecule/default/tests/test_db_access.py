@@ -1,5 +1,6 @@
 """division_db_access: connection files on the division host; the PostgreSQL role and the Valkey
 ACL user work with the file's credentials and nothing more."""
+
 import os
 import stat
 
@@ -65,8 +66,9 @@ def test_tiers_reachable_from_host(host):
 
 
 def psql(pg, env, sql):
-    return pg.run(f"PGPASSWORD={env['PGPASSWORD']} psql -h 127.0.0.1 -U {env['PGUSER']} -d nova "
-                  f"-v ON_ERROR_STOP=1 -Atc \"{sql}\"")
+    return pg.run(
+        f"PGPASSWORD={env['PGPASSWORD']} psql -h 127.0.0.1 -U {env['PGUSER']} -d nova -v ON_ERROR_STOP=1 -Atc \"{sql}\""
+    )
 
 
 def test_pg_role_works_with_file_credentials(host, pg):
@@ -81,16 +83,24 @@ def test_pg_role_is_least_privilege(host, pg):
     env = env_file(host, "episodic")
     assert "permission denied" in psql(pg, env, "CREATE TABLE public.nope (id int)").stderr
     assert "permission denied" in psql(pg, env, "CREATE SCHEMA nope").stderr
-    attrs = psql(pg, env, f"SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls "
-                          f"FROM pg_roles WHERE rolname = '{IDENT}'").stdout.strip()
+    attrs = psql(
+        pg,
+        env,
+        f"SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls "
+        f"FROM pg_roles WHERE rolname = '{IDENT}'",
+    ).stdout.strip()
     assert attrs == "f|f|f|f|f"
     bad = dict(env, PGPASSWORD="wrong")
     assert psql(pg, bad, "SELECT 1").rc != 0
 
 
 def cli(vk, env, *args):
-    return vk.run("valkey-cli --no-auth-warning -p 6379 --user %s --pass %s" + " %s" * len(args),
-                  env["VALKEY_USERNAME"], env["VALKEY_PASSWORD"], *args)
+    return vk.run(
+        "valkey-cli --no-auth-warning -p 6379 --user %s --pass %s" + " %s" * len(args),
+        env["VALKEY_USERNAME"],
+        env["VALKEY_PASSWORD"],
+        *args,
+    )
 
 
 def test_working_file(host):
@@ -115,8 +125,10 @@ def test_valkey_acl_user_persisted(vk):
 
 
 def test_sentinel_knows_master(vk):
-    assert vk.check_output("valkey-cli -p 26379 SENTINEL get-master-addr-by-name molecule-working").splitlines()[0] \
+    assert (
+        vk.check_output("valkey-cli -p 26379 SENTINEL get-master-addr-by-name molecule-working").splitlines()[0]
         == "mol-divdb-working-1"
+    )
 
 
 def test_coordination_file(host):

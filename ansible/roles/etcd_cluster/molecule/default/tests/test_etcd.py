@@ -1,11 +1,13 @@
 """The cluster the role checked: 3 started members, all healthy, one leader, nothing changed."""
+
 import json
 import os
 
 import testinfra.utils.ansible_runner
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("coordination")
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
+    "coordination"
+)
 
 CTL = "etcdctl --endpoints=http://127.0.0.1:2379"
 

@@ -1,12 +1,14 @@
 """Every NATS member holds a replica of each Nova stream: 3 replicas, file storage, current peers."""
+
 import json
 import os
 import time
 
 import testinfra.utils.ansible_runner
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("streams")
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
+    "streams"
+)
 
 EXPECTED = {
     "NOVA_EVENTS": ["nova.events.>"],

@@ -1,4 +1,5 @@
 """The patroni role's outcome on a real 2-member tier (etcd3 DCS)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Through the router: :5000 reaches the primary, :5001 a replica; metrics on :8404."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,8 @@ ROUTER = "novaops-molrouter-episodic-router"
 PSQL = (
     "PGPASSWORD=\"$(python3 -c 'import yaml; c = yaml.safe_load(open(\"/etc/novaops/patroni.yml\"));"
     " print(c[\"postgresql\"][\"authentication\"][\"superuser\"][\"password\"])')\""
-    " timeout 15 psql -h {router} -p {port} -U postgres -d 'dbname=nova connect_timeout=5' -XtAc 'select pg_is_in_recovery(), host(inet_server_addr())'"
+    " timeout 15 psql -h {router} -p {port} -U postgres -d 'dbname=nova connect_timeout=5'"
+    " -XtAc 'select pg_is_in_recovery(), host(inet_server_addr())'"
 )
 
 
@@ -81,8 +83,10 @@ def test_zz_graceful_failover_through_router(host, request):
     if not is_router(host):
         pytest.skip("runs once, from the router's test")
     inventory = request.config.option.ansible_inventory
-    members = {n: testinfra.get_host(f"ansible://{n}", ansible_inventory=inventory)
-               for n in ("novaops-molrouter-episodic-1", "novaops-molrouter-episodic-2")}
+    members = {
+        n: testinfra.get_host(f"ansible://{n}", ansible_inventory=inventory)
+        for n in ("novaops-molrouter-episodic-1", "novaops-molrouter-episodic-2")
+    }
     role = {n: json.loads(h.check_output("curl -s http://127.0.0.1:8008/patroni"))["role"] for n, h in members.items()}
     old = next(n for n, r in role.items() if r == "primary")
     new = next(n for n in members if n != old)
@@ -90,7 +94,7 @@ def test_zz_graceful_failover_through_router(host, request):
     started = time.monotonic()
     members[old].run_expect([0], "kill -TERM $(pgrep -f '^/usr/bin/python3 /usr/bin/patroni ')")
     elapsed = None
-    for _ in range(60):   # bounded: 30 s
+    for _ in range(60):  # bounded: 30 s
         cmd = members[new].run(PSQL.format(router=ROUTER, port=5000))
         if cmd.rc == 0 and cmd.stdout.strip() == f"f|{new_addr}":
             elapsed = time.monotonic() - started
@@ -99,11 +103,15 @@ def test_zz_graceful_failover_through_router(host, request):
     assert elapsed is not None and elapsed <= 10, f"new primary not behind :5000 after {elapsed}"
     # No replica left (the old primary is stopped, the new one fails /replica): reads go to the primary.
     router = host
-    for _ in range(20):   # bounded: fall 2 x fastinter
-        if 'haproxy_backend_active_servers{proxy="replicas"} 0' in router.check_output("curl -fsS http://127.0.0.1:8404/metrics"):
+    for _ in range(20):  # bounded: fall 2 x fastinter
+        if 'haproxy_backend_active_servers{proxy="replicas"} 0' in router.check_output(
+            "curl -fsS http://127.0.0.1:8404/metrics"
+        ):
             break
         time.sleep(0.5)
     assert through_router_at(members[new], 5001) == ("f", new_addr)
-    members[old].run_expect([0], "nohup novaops-run postgres patroni /etc/novaops/patroni.yml >>/var/log/patroni.log 2>&1 &")
+    members[old].run_expect(
+        [0], "nohup novaops-run postgres patroni /etc/novaops/patroni.yml >>/var/log/patroni.log 2>&1 &"
+    )
     assert through_router(members[new], 5001, want="t", attempts=60) == "t"
     print(f"graceful failover {old} -> {new}: primary reachable through the router after {elapsed:.1f} s")

@@ -1,4 +1,5 @@
 """pgbackrest scenario, Patroni member: WAL archiving through Patroni, TLS server running."""
+
 from __future__ import annotations
 
 testinfra_hosts = ["mol-pgbr-episodic-1"]
@@ -11,8 +12,11 @@ def _setting(host, name):
 def test_archiving_is_on(host):
     assert _setting(host, "archive_mode") == "on"
     assert _setting(host, "archive_command") == "pgbackrest --stanza=mol-episodic archive-push %p"
-    failed = host.check_output("runuser -u postgres -- psql -XAtq -c %s",
-                               "SELECT archived_count > 0 AND (last_failed_time IS NULL OR last_archived_time > last_failed_time) FROM pg_stat_archiver")
+    failed = host.check_output(
+        "runuser -u postgres -- psql -XAtq -c %s",
+        "SELECT archived_count > 0 AND (last_failed_time IS NULL OR last_archived_time > last_failed_time)"
+        " FROM pg_stat_archiver",
+    )
     assert failed == "t"
 
 

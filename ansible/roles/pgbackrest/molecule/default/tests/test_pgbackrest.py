@@ -1,4 +1,5 @@
 """pgbackrest scenario, repository host: stanza, check, a full backup, encryption, metrics, cron."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Verify: every shipped rule is loaded by the running Prometheus and the unit tests pass."""
+
 import json
 from pathlib import Path
 

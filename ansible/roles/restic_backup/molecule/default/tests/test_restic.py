@@ -1,4 +1,5 @@
 """restic_backup scenario, backup host: snapshots of Valkey, etcd and a JetStream stream, check, metrics."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,10 @@ import json
 testinfra_hosts = ["mol-restic-backup"]
 
 TEXTFILE = "/var/lib/node-exporter/textfile"
-ENV = ("RESTIC_REPOSITORY=/srv/backup/restic RESTIC_PASSWORD_FILE=/etc/novaops-restic/restic-password "
-       "RESTIC_CACHE_DIR=/var/lib/restic/cache")
+ENV = (
+    "RESTIC_REPOSITORY=/srv/backup/restic RESTIC_PASSWORD_FILE=/etc/novaops-restic/restic-password "
+    "RESTIC_CACHE_DIR=/var/lib/restic/cache"
+)
 
 
 def _restic(host, args):
@@ -48,8 +51,11 @@ def test_repository_is_private(host):
 
 
 def test_metrics(host):
-    for job, target in (("restic-working", "working"), ("restic-coordination", "coordination"),
-                        ("restic-streams-EVENTS", "streams:EVENTS")):
+    for job, target in (
+        ("restic-working", "working"),
+        ("restic-coordination", "coordination"),
+        ("restic-streams-EVENTS", "streams:EVENTS"),
+    ):
         prom = host.file(f"{TEXTFILE}/novaops_backup_{job}.prom").content_string
         assert f'novaops_backup_last_status{{tool="restic",target="{target}",type="snapshot"}} 1' in prom
         size = [line for line in prom.splitlines() if line.startswith("novaops_backup_last_size_bytes{")]
@@ -74,8 +80,10 @@ def test_cron_schedules_the_jobs(host):
 def test_stream_restores_from_restic(host):
     # The last test: it deletes the stream, then restores it from the restic snapshot
     # ($JS.API.STREAM.RESTORE) and reads every message back.
-    nats = ("runuser -u backup -- nats-js-snapshot --server mol-restic-streams-1:4222 --user nova "
-            "--password-file /etc/novaops-restic/streams-password")
+    nats = (
+        "runuser -u backup -- nats-js-snapshot --server mol-restic-streams-1:4222 --user nova "
+        "--password-file /etc/novaops-restic/streams-password"
+    )
     spool = "/tmp/mol-stream-restore"
     host.run(f"rm -rf {spool}")
     restored = _restic(host, f"restore latest --tag streams:EVENTS --target {spool}")
@@ -89,5 +97,6 @@ def test_stream_restores_from_restic(host):
     assert json.loads(restore.stdout)["state"]["messages"] == 20
     dump = host.run(f"{nats} dump EVENTS")
     assert dump.rc == 0, dump.stderr
-    assert [line.split("\t") for line in dump.stdout.splitlines()] == \
-        [[str(i), "events.test", f"message {i}"] for i in range(1, 21)]
+    assert [line.split("\t") for line in dump.stdout.splitlines()] == [
+        [str(i), "events.test", f"message {i}"] for i in range(1, 21)
+    ]

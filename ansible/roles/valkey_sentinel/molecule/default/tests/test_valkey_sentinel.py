@@ -1,11 +1,13 @@
 """min-replicas-* on every member (live and in the rewritten config), Sentinel timing on every
 sentinel, CKQUORUM OK, and the password nowhere on a command line."""
+
 import os
 
 import testinfra.utils.ansible_runner
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("working")
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
+    "working"
+)
 
 CLI = 'REDISCLI_AUTH="$(cat /etc/novaops/valkey-password)" valkey-cli -p 6379'
 MASTER = "molecule-working"
@@ -13,7 +15,7 @@ MASTER = "molecule-working"
 
 def _pairs(text):
     lines = text.splitlines()
-    return dict(zip(lines[0::2], lines[1::2]))
+    return dict(zip(lines[0::2], lines[1::2], strict=True))
 
 
 def test_min_replicas_live(host):
