@@ -57,28 +57,6 @@ def alert_rules() -> dict[str, dict]:
     return rules
 
 
-# What a drill injects, by the drill's name (its prefix); the drill's tier follows the prefix.
-DRILL_FAILURES = {
-    "kill-primary": "primary killed",
-    "kill-master": "master killed",
-    "partition-primary": "primary cut off its network",
-    "pitr": "data damaged by a bad write (restore to a time)",
-    "tier-down": "every member down",
-    "lose-member": "a member killed (quorum kept)",
-    "damage-backup": "a backup file corrupted",
-    "restic-restore": "data lost: restore from restic",
-    "backup-host-lost": "backup host lost (stale backups)",
-    "disk-full-replica": "a replica's data volume full",
-}
-# What breaks during a drill that does not take a tier's service away (else: breaks()).
-DRILL_BREAKS = {
-    "pitr": "the data itself (a bad write or deletion)",
-    "restic-restore": "the data itself (a bad write or deletion)",
-    "damage-backup": "restores from that backup set",
-    "backup-host-lost": "every backup and WAL archiving (the PITR window stops growing); writes go on",
-    "disk-full-replica": "that replica (it stops replaying); a two-member tier runs without a synchronous copy until "
-    "it is back",
-}
 Row = tuple[str, str, str, str, str, str | None, str]  # mode, tier, what breaks, alert, runbook, playbook, drill
 
 
@@ -143,9 +121,8 @@ def drill_rows(topology, uses: Uses, drills, rules: dict[str, dict]) -> list[Row
         runbook = ROOT / "runbooks" / d.runbook
         summary = runbook.read_text().split("## ", 1)[0] if runbook.exists() else ""
         alert = d.alert or next((a for a in rules if f"`{a}`" in summary), "-")
-        prefix = next(k for k in DRILL_FAILURES if d.name.startswith(k))
-        what = DRILL_BREAKS.get(prefix) or uses.breaks(tier, prefix == "tier-down")
-        rows.append((DRILL_FAILURES[prefix], tier, what, alert, d.runbook, d.playbook, d.name))
+        what = d.fault.breaks or uses.breaks(tier, d.fault.whole_tier)
+        rows.append((d.fault.injects, tier, what, alert, d.runbook, d.playbook, d.name))
     return rows
 
 

@@ -21,6 +21,7 @@ from tools.drills.runner import Ctx, DrillError, Result, log
 from tools.drills.template import (
     BACKUP_HOST,
     Drill,
+    Fault,
     check_targets,
     restore_into,
     scheduled_job,
@@ -194,6 +195,10 @@ def catalog(topology: Topology) -> list[Drill]:
                 body=lose_backup_host(archiving),
                 tiers=tuple(archiving),
                 order=BACKUP_HOST,
+                fault=Fault(
+                    "backup host lost (stale backups)",
+                    breaks="every backup and WAL archiving (the PITR window stops growing); writes go on",
+                ),
                 alert="BackupHostDown",
             )
         )

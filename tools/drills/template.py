@@ -31,6 +31,22 @@ LEADER_SYNC, LEADER_ASYNC, TIER_WIDE, BACKUP_HOST, RESTORE, QUORUM_MEMBER = 10, 
 
 
 @dataclass(frozen=True)
+class Fault:
+    """What a drill injects (the runbooks' failure-mode column) and what breaks while it lasts: given
+    where the fault does not take the tier's service away, else derived from who uses the tier."""
+
+    injects: str
+    breaks: str | None = None
+    whole_tier: bool = False  # every member down: the tier's users lose it, not only redundancy
+
+
+# Faults that several engines' drills inject.
+LOSE_MEMBER = Fault("a member killed (quorum kept)")
+RESTIC_RESTORE = Fault("data lost: restore from restic", breaks="the data itself (a bad write or deletion)")
+TIER_DOWN = Fault("every member down", whole_tier=True)
+
+
+@dataclass(frozen=True)
 class Drill:
     name: str
     runbook: str  # runbooks/<file>
@@ -39,6 +55,7 @@ class Drill:
     body: Callable[[Ctx, Result], None]
     tiers: tuple[str, ...]  # the tiers it is about (results' "tiers")
     order: int  # where the runner takes it (the bands above)
+    fault: Fault  # what it injects, for the runbooks' tables
     alert: str | None = None  # the alert it waits for, where its runbook covers several
 
     def run(self, ctx: Ctx, result: Result) -> None:

@@ -10,7 +10,7 @@ from components.engines.nats.workload import NATS_STREAM
 from components.model import Tier, Topology
 from tools.drills.drills import Restored, restic_restore
 from tools.drills.runner import Ctx, DrillError, Result
-from tools.drills.template import QUORUM_MEMBER, RESTORE, Drill, kill_member
+from tools.drills.template import LOSE_MEMBER, QUORUM_MEMBER, RESTIC_RESTORE, RESTORE, Drill, kill_member
 from tools.http_json import http_json
 from tools.novaload.load import read_ledger
 
@@ -32,6 +32,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
                 body=restore,
                 tiers=(tier,),
                 order=RESTORE,
+                fault=RESTIC_RESTORE,
             )
         )
         out.append(
@@ -43,6 +44,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
                 body=lose_stream_leader(tier),
                 tiers=(tier,),
                 order=QUORUM_MEMBER,
+                fault=LOSE_MEMBER,
             )
         )
     return out

@@ -15,8 +15,10 @@ from tools.drills.drills import stop_whole_tier
 from tools.drills.runner import Ctx, DrillError, Result, log
 from tools.drills.template import (
     LEADER_SYNC,
+    TIER_DOWN,
     TIER_WIDE,
     Drill,
+    Fault,
     Run,
     check_targets,
     kill_member,
@@ -32,6 +34,11 @@ from tools.wait import wait_for
 PRIMARY_LOST = "failure-patroni-primary-lost.md"
 RECOVER_MEMBER = "recover-patroni-member.yml"
 MEMBER_DOWN = "PatroniMemberDown"
+PRIMARY_KILLED = Fault("primary killed")
+DISK_FULL = Fault(
+    "a replica's data volume full",
+    breaks="that replica (it stops replaying); a two-member tier runs without a synchronous copy until it is back",
+)
 
 
 def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
@@ -48,6 +55,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
             body=kill_primary(t.key),
             tiers=(t.key,),
             order=LEADER_SYNC,
+            fault=PRIMARY_KILLED,
         )
         for i, t in enumerate(tiers)
     ]
@@ -60,6 +68,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
             body=partition_primary(first),
             tiers=(first,),
             order=TIER_WIDE,
+            fault=Fault("primary cut off its network"),
         ),
         Drill(
             f"pitr-{first}",
@@ -69,6 +78,9 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
             body=pitr(first),
             tiers=(first,),
             order=TIER_WIDE,
+            fault=Fault(
+                "data damaged by a bad write (restore to a time)", breaks="the data itself (a bad write or deletion)"
+            ),
         ),
         Drill(
             f"tier-down-{smallest}",
@@ -78,6 +90,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
             body=stop_whole_tier(smallest),
             tiers=(smallest,),
             order=TIER_WIDE,
+            fault=TIER_DOWN,
         ),
         Drill(
             f"damage-backup-{first}",
@@ -87,6 +100,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
             body=damage_backup(first),
             tiers=(first,),
             order=TIER_WIDE,
+            fault=Fault("a backup file corrupted", breaks="restores from that backup set"),
         ),
         Drill(
             f"disk-full-replica-{smallest}",
@@ -96,6 +110,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
             body=fill_replica_disk(smallest, tiers[0].engine.data_path),
             tiers=(smallest,),
             order=TIER_WIDE,
+            fault=DISK_FULL,
             alert="MemberDiskFull",
         ),
     ]

@@ -9,7 +9,7 @@ from components.engines.valkey import KIND
 from components.model import Tier, Topology
 from tools.drills.drills import Restored, restic_restore
 from tools.drills.runner import Ctx, DrillError, Result
-from tools.drills.template import LEADER_ASYNC, RESTORE, Drill, kill_member
+from tools.drills.template import LEADER_ASYNC, RESTIC_RESTORE, RESTORE, Drill, Fault, kill_member
 from tools.novaload.load import read_ledger
 
 
@@ -25,6 +25,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
                 body=kill_master(tier),
                 tiers=(tier,),
                 order=LEADER_ASYNC,
+                fault=Fault("master killed"),
             )
         )
         out.append(
@@ -36,6 +37,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
                 body=restic_restore(tier, restored_keys(tier), load_tiers=[tier]),
                 tiers=(tier,),
                 order=RESTORE,
+                fault=RESTIC_RESTORE,
             )
         )
     return out
