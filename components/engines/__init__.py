@@ -38,6 +38,10 @@ INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
     "monitoring": {"files": ("service_files",)},
     "exporter": {"files": ("service_files",)},
 }
+# What a kind with a DCS (Kind.dcs_engine) adds to a part: the DCS tier's drills find its keys by it.
+DCS_CLIENT: dict[str, tuple[str, ...]] = {
+    "files": ("dcs_scope",),  # (topology, tier) -> the prefix its keys live under in the DCS
+}
 
 
 @cache

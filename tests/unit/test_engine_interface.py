@@ -49,6 +49,14 @@ def test_every_kind_implements_every_part_of_its_role(kind, part):
             assert inspect.signature(value).parameters, f"{module.__name__}.{name} takes nothing"
 
 
+@pytest.mark.parametrize("kind", sorted(k.name for k in engines.kinds().values() if k.dcs_engine), ids=lambda v: v)
+def test_every_dcs_client_names_its_keys_prefix(kind):
+    for part, names in engines.DCS_CLIENT.items():
+        module = engines.part(kind, part)
+        for name in names:
+            assert callable(getattr(module, name, None)), f"{module.__name__} lacks {name} ({kind} keeps keys in a DCS)"
+
+
 def test_each_database_engine_has_one_package_of_its_own():
     homes = {kind.name: engines.home(kind.name) for kind in engines.kinds_of_role("database").values()}
     assert len(set(homes.values())) == len(homes), f"two engines share a package: {homes}"

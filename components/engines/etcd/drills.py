@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from components.engines import part
 from components.engines.etcd import KIND
-from components.engines.patroni.files import patroni_scope
 from components.model import Tier, Topology
 from tools.drills.drills import Restored, restic_restore
 from tools.drills.runner import Ctx, Result
-from tools.drills.template import QUORUM_MEMBER, RESTORE, Drill, kill_member
+from tools.drills.template import LOSE_MEMBER, QUORUM_MEMBER, RESTIC_RESTORE, RESTORE, Drill, kill_member
 
 
 def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
@@ -27,8 +27,11 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
                 ci=False,
                 tiers=(tier.key,),
                 order=RESTORE,
+                fault=RESTIC_RESTORE,
                 body=restic_restore(
-                    tier.key, restored_scopes({t.key: patroni_scope(topology, t) for t in clients}), load_tiers=keys[:1]
+                    tier.key,
+                    restored_scopes({t.key: part(t.engine.name, "files").dcs_scope(topology, t) for t in clients}),
+                    load_tiers=keys[:1],
                 ),
             )
         )
@@ -41,6 +44,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
                 body=lose_member(tier.key, keys),
                 tiers=(tier.key,),
                 order=QUORUM_MEMBER,
+                fault=LOSE_MEMBER,
             )
         )
     return out

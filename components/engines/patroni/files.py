@@ -18,6 +18,10 @@ def patroni_scope(topology: Topology, tier: Tier) -> str:
     return f"{topology.stack}-{tier.key}"
 
 
+# The engine interface's name for it: the prefix a DCS client's keys live under in its DCS tier.
+dcs_scope = patroni_scope
+
+
 def dcs_tier(topology: Topology, tier: Tier) -> Tier:
     """The tier a Patroni tier keeps its leader key in (its DCS engine, among its dependencies)."""
     for dep in tier.depends_on:
