@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,9 @@ IMAGES_DIR = Path("images")
 # Build contexts with their shared files copied in: <digest>/<image name>, so one in use is never
 # rewritten (gitignored).
 CONTEXTS_DIR = Path("build") / "image-contexts"
+# A staged context of an older digest is removed once it is this old: a build still using it has
+# long finished, and without pruning every edit of a shared file would leave a copy behind.
+STALE_CONTEXT_S = 24 * 3600
 DEBIAN_IMAGE = "debian:trixie-slim"
 # Parent of each project image; everything else builds on base.
 PARENTS = {"base": None, "backup": "host"}
@@ -78,7 +82,16 @@ def build_context(name: str, root: Path = IMAGES_DIR) -> Path:
         except OSError:  # another build staged the same digest first
             pass
         shutil.rmtree(scratch, ignore_errors=True)
+    prune_contexts(root.parent / CONTEXTS_DIR, name, keep=staged)
     return staged
+
+
+def prune_contexts(contexts: Path, name: str, keep: Path) -> None:
+    """Remove ``name``'s staged contexts of other digests older than STALE_CONTEXT_S."""
+    now = time.time()
+    for old in contexts.glob(f"*/{name}"):
+        if old != keep and now - old.stat().st_mtime > STALE_CONTEXT_S:
+            shutil.rmtree(old.parent if len(list(old.parent.iterdir())) == 1 else old, ignore_errors=True)
 
 
 def image_tag(name: str, root: Path = IMAGES_DIR, debian_image: str = DEBIAN_IMAGE) -> str:

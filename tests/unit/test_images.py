@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
-from components.images import build_context, image_tag
+from components.images import STALE_CONTEXT_S, build_context, image_tag
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "images"
@@ -52,6 +54,17 @@ def test_a_change_of_a_shared_file_changes_the_tag_and_the_context(tmp_path):
     changed = build_context("app", images)
     assert changed != context and (changed / "shared.py").read_text() == "VERSION = 2\n"
     assert (context / "shared.py").read_text() == "VERSION = 1\n"  # a context in use is never rewritten
+
+
+def test_a_stale_context_of_another_digest_is_pruned(tmp_path):
+    images = _repo_with_a_shared_file(tmp_path)
+    old = build_context("app", images)
+    a_day_ago = time.time() - STALE_CONTEXT_S - 60
+    os.utime(old, (a_day_ago, a_day_ago))
+    (tmp_path / "shared.py").write_text("VERSION = 2\n")
+    new = build_context("app", images)
+    assert new.is_dir() and not old.exists() and not old.parent.exists()
+    assert build_context("app", images) == new  # the current one stays
 
 
 def test_an_image_without_shared_files_builds_from_its_own_directory(tmp_path):
