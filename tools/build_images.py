@@ -9,7 +9,7 @@ molecule.yml files refer to. A tag that already exists is not rebuilt.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import docker
@@ -20,9 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 MOLECULE_TAG = "molecule"
 
 
+def image_names() -> list[str]:
+    return sorted(p.parent.name for p in (ROOT / IMAGES_DIR).glob("*/Dockerfile"))
+
+
 def build(names: list[str]) -> None:
     client = docker.from_env(timeout=900)
-    wanted = names or sorted(p.parent.name for p in (ROOT / IMAGES_DIR).glob("*/Dockerfile"))
+    wanted = names or image_names()
     for name in with_parents(set(wanted)):
         tag = image_tag(name, ROOT / IMAGES_DIR)
         try:
@@ -37,5 +41,17 @@ def build(names: list[str]) -> None:
         print(f"tagged     novaops/{name}:{MOLECULE_TAG}")
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.build_images", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"images/<NAME> (default: all: {', '.join(image_names())})"
+    )
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(image_names()))
+    if unknown:
+        parser.error(f"no image {', '.join(unknown)} under images/ (images: {', '.join(image_names())})")
+    build(args.names)
+
+
 if __name__ == "__main__":
-    build(sys.argv[1:])
+    main()
