@@ -131,7 +131,7 @@ def _member_row(tier: Tier) -> Row:
                 unit="s",
                 width=4,
                 thresholds=((None, "green"), (BACKUP_STALE_S, "red")),
-                description="Age of the oldest of the tier's backup targets (JetStream: one per stream).",
+                description="Age of the oldest of the tier's backup targets (a tier may have several: one per stream).",
             ),
         ),
     )
@@ -289,7 +289,8 @@ def divisions_dashboard(topology: Topology) -> Dashboard:
     return Dashboard(
         uid="novaops-divisions",
         title="NovaOps / Division hosts",
-        description="The five division hosts: node exporter inside each host, and the tiers each division uses.",
+        description=f"The {len(topology.divisions)} division hosts: node exporter inside each host, and the tiers each "
+        "division uses.",
         tags=(TAG, "hosts"),
         variables=(Variable("division", "Division", tuple(topology.divisions)),),
         rows=(
@@ -358,6 +359,7 @@ def backups_dashboard(topology: Topology) -> Dashboard:
     host = f'job="{kind.name}"'
     target = _backup_target(TIER)
     backups = [engine_part(k).BACKUPS for k in engines(topology)]
+    checkers = listing(sorted({b.tool for b in backups}))
     return Dashboard(
         uid="novaops-backups",
         title="NovaOps / Backups",
@@ -421,7 +423,7 @@ def backups_dashboard(topology: Topology) -> Dashboard:
                         viz="state-timeline",
                         mappings={"1": ("ok", "green"), "0": ("failed", "red")},
                         width=12,
-                        description="pgBackRest checks each stanza (target = tier); restic checks its one repository.",
+                        description=f"Each tool checks its repositories ({checkers}); target = the tier checked.",
                     ),
                     Panel(
                         "Age of the last successful check",
