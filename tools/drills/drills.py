@@ -20,6 +20,8 @@ from components.model import Tier, Topology
 from tools.drills.runner import Ctx, DrillError, Result, log
 from tools.drills.template import (
     BACKUP_HOST,
+    RESTIC_RESTORE,
+    RESTORE,
     Drill,
     Fault,
     check_targets,
@@ -29,7 +31,16 @@ from tools.drills.template import (
     under_load,
 )
 
-__all__ = ["Drill", "catalog", "lose_backup_host", "restic_restore", "stack_tiers", "stop_whole_tier", "topology_tiers"]
+__all__ = [
+    "Drill",
+    "catalog",
+    "lose_backup_host",
+    "restic_restore",
+    "restic_restore_drill",
+    "stack_tiers",
+    "stop_whole_tier",
+    "topology_tiers",
+]
 
 RESTIC_CRON = "/etc/cron.d/novaops-restic"
 
@@ -129,6 +140,20 @@ class Restored:
     backup: Any  # the backup host's container (docker)
     ledger: Path  # the workload's ledger
     snapshot_at: float  # when the scheduled restic job started
+
+
+def restic_restore_drill(tier: str, check: Callable[[Ctx, Result, Restored], None], **restore: Any) -> Drill:
+    """The tier restored from its restic snapshot (``restore``: restic_restore's keywords)."""
+    return Drill(
+        f"restic-restore-{tier}",
+        "failure-restic-restore.md",
+        "recover-restic-restore.yml",
+        ci=False,
+        body=restic_restore(tier, check, **restore),
+        tiers=(tier,),
+        order=RESTORE,
+        fault=RESTIC_RESTORE,
+    )
 
 
 def restic_restore(

@@ -63,6 +63,20 @@ class Drill:
         self.body(ctx, result)
 
 
+def lose_member_drill(tier: str, body: Callable[[Ctx, Result], None]) -> Drill:
+    """A member of a quorum tier killed (the quorum kept): the engines whose tiers vote."""
+    return Drill(
+        f"lose-member-{tier}",
+        "alert-member-down.md",
+        "recover-tier.yml",
+        ci=False,
+        body=body,
+        tiers=(tier,),
+        order=QUORUM_MEMBER,
+        fault=LOSE_MEMBER,
+    )
+
+
 def check_targets(result: Result, rto: bool = True, loss: bool = True, detection: bool = True) -> None:
     if detection and (result.detection_s is None or result.detection_s > TARGET_DETECTION_S):
         result.fail(

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from components.engines import part
 from components.engines.etcd import KIND
 from components.model import Tier, Topology
-from tools.drills.drills import Restored, restic_restore
+from tools.drills.drills import Restored, restic_restore_drill
 from tools.drills.runner import Ctx, Result
-from tools.drills.template import LOSE_MEMBER, QUORUM_MEMBER, RESTIC_RESTORE, RESTORE, Drill, kill_member
+from tools.drills.template import Drill, kill_member, lose_member_drill
 
 
 def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
@@ -19,34 +19,9 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
     for tier in tiers:
         clients = dcs_clients(topology, tier)
         keys = [t.key for t in clients]
-        out.append(
-            Drill(
-                f"restic-restore-{tier.key}",
-                "failure-restic-restore.md",
-                "recover-restic-restore.yml",
-                ci=False,
-                tiers=(tier.key,),
-                order=RESTORE,
-                fault=RESTIC_RESTORE,
-                body=restic_restore(
-                    tier.key,
-                    restored_scopes({t.key: part(t.engine.name, "files").dcs_scope(topology, t) for t in clients}),
-                    load_tiers=keys[:1],
-                ),
-            )
-        )
-        out.append(
-            Drill(
-                f"lose-member-{tier.key}",
-                "alert-member-down.md",
-                "recover-tier.yml",
-                ci=False,
-                body=lose_member(tier.key, keys),
-                tiers=(tier.key,),
-                order=QUORUM_MEMBER,
-                fault=LOSE_MEMBER,
-            )
-        )
+        scopes = {t.key: part(t.engine.name, "files").dcs_scope(topology, t) for t in clients}
+        out.append(restic_restore_drill(tier.key, restored_scopes(scopes), load_tiers=keys[:1]))
+        out.append(lose_member_drill(tier.key, lose_member(tier.key, keys)))
     return out
 
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from components.engines.nats import KIND
 from components.engines.nats.workload import NATS_STREAM
 from components.model import Tier, Topology
-from tools.drills.drills import Restored, restic_restore
+from tools.drills.drills import Restored, restic_restore_drill
 from tools.drills.runner import Ctx, DrillError, Result
-from tools.drills.template import LOSE_MEMBER, QUORUM_MEMBER, RESTIC_RESTORE, RESTORE, Drill, kill_member
+from tools.drills.template import Drill, kill_member, lose_member_drill
 from tools.http_json import http_json
 from tools.novaload.load import read_ledger
 
@@ -20,33 +20,16 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
     for tier in (t.key for t in tiers):
         # One cron line runs the tier's script (restic_backup's restic-<tier>), which snapshots every
         # stream, one restic tag per stream.
-        restore = restic_restore(
-            tier, restored_stream(tier), load_tiers=[tier], marker=f"/restic-{tier}", extra={"stream": NATS_STREAM}
-        )
         out.append(
-            Drill(
-                f"restic-restore-{tier}",
-                "failure-restic-restore.md",
-                "recover-restic-restore.yml",
-                ci=False,
-                body=restore,
-                tiers=(tier,),
-                order=RESTORE,
-                fault=RESTIC_RESTORE,
+            restic_restore_drill(
+                tier,
+                restored_stream(tier),
+                load_tiers=[tier],
+                marker=f"/restic-{tier}",
+                extra={"stream": NATS_STREAM},
             )
         )
-        out.append(
-            Drill(
-                f"lose-member-{tier}",
-                "alert-member-down.md",
-                "recover-tier.yml",
-                ci=False,
-                body=lose_stream_leader(tier),
-                tiers=(tier,),
-                order=QUORUM_MEMBER,
-                fault=LOSE_MEMBER,
-            )
-        )
+        out.append(lose_member_drill(tier, lose_stream_leader(tier)))
     return out
 
 

@@ -34,6 +34,9 @@ from tools.wait import wait_for
 PRIMARY_LOST = "failure-patroni-primary-lost.md"
 RECOVER_MEMBER = "recover-patroni-member.yml"
 MEMBER_DOWN = "PatroniMemberDown"
+# psql as postgres over the member's local socket (docker exec): no password, no network.
+LOCAL_PSQL = ("runuser", "-u", "postgres", "--", "psql", "-h", "/run/postgresql")
+FENCE_INSERT = "INSERT INTO novaload.fence_probe DEFAULT VALUES"
 PRIMARY_KILLED = Fault("primary killed")
 DISK_FULL = Fault(
     "a replica's data volume full",
@@ -157,19 +160,7 @@ def healthy(ctx: Ctx, tier: str) -> bool:
 def archive_failures(ctx: Ctx, tier: str) -> int:
     """pg_stat_archiver.failed_count on the tier's primary (local socket, through docker exec)."""
     ran = ctx.container(leader(ctx, tier)).exec_run(
-        [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            "psql",
-            "-h",
-            "/run/postgresql",
-            "-d",
-            "postgres",
-            "-Atc",
-            "SELECT failed_count FROM pg_stat_archiver",
-        ]
+        [*LOCAL_PSQL, "-d", "postgres", "-Atc", "SELECT failed_count FROM pg_stat_archiver"]
     )
     if ran.exit_code != 0:
         raise DrillError(f"pg_stat_archiver on {tier}: {ran.output.decode()[-300:]}")
@@ -210,23 +201,7 @@ class FenceProbe:
         self.readonly_at: float | None = None
         self.stopped = False
         self.thread: threading.Thread | None = None
-        self.insert = [
-            "timeout",
-            "10",
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            "psql",
-            "-h",
-            "/run/postgresql",
-            "-d",
-            "nova",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-Atc",
-            "INSERT INTO novaload.fence_probe DEFAULT VALUES",
-        ]
+        self.insert = ["timeout", "10", *LOCAL_PSQL, "-d", "nova", "-v", "ON_ERROR_STOP=1", "-Atc", FENCE_INSERT]
 
     def create_table(self, name: str) -> None:
         created = self.container.exec_run(

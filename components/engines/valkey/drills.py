@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from components.engines.valkey import KIND
 from components.model import Tier, Topology
-from tools.drills.drills import Restored, restic_restore
+from tools.drills.drills import Restored, restic_restore_drill
 from tools.drills.runner import Ctx, DrillError, Result
-from tools.drills.template import LEADER_ASYNC, RESTIC_RESTORE, RESTORE, Drill, Fault, kill_member
+from tools.drills.template import LEADER_ASYNC, Drill, Fault, kill_member
 from tools.novaload.load import read_ledger
 
 
@@ -28,18 +28,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
                 fault=Fault("master killed"),
             )
         )
-        out.append(
-            Drill(
-                f"restic-restore-{tier}",
-                "failure-restic-restore.md",
-                "recover-restic-restore.yml",
-                ci=False,
-                body=restic_restore(tier, restored_keys(tier), load_tiers=[tier]),
-                tiers=(tier,),
-                order=RESTORE,
-                fault=RESTIC_RESTORE,
-            )
-        )
+        out.append(restic_restore_drill(tier, restored_keys(tier), load_tiers=[tier]))
     return out
 
 
