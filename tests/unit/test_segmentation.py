@@ -176,3 +176,11 @@ def test_the_model_rejects_a_config_that_breaks_a_rule_naming_the_key(extra, key
     with _extra_networks(extra), pytest.raises(StackConfigError) as e:
         build_topology("dev", load_stack_file("dev"), lambda k: True)
     assert key in {k for k, _ in e.value.problems}, e.value
+
+
+def test_a_name_whose_network_is_another_groups_is_refused_naming_the_key():
+    catalog = model.load_catalog()
+    catalog["divisions"]["working"] = dict(catalog["divisions"]["tool-ecosystem"], publish={"ssh": 12209})
+    with pytest.raises(StackConfigError) as e:
+        build_topology("dev", {}, catalog=catalog)
+    assert [k for k, _ in e.value.problems] == ["catalog:divisions.working"], e.value
