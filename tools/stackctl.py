@@ -91,18 +91,25 @@ def _write_private(path: Path, text: str) -> Path:
     return path
 
 
+# Stack output -> Ansible variable in secrets.yml.
+ANSIBLE_SECRET_VARS = {
+    "grafanaAdminPassword": "novaops_grafana_admin_password",
+    "backupPassphrase": "novaops_backup_passphrase",
+    # The operator's login to Prometheus and Alertmanager (basic auth): the alerting roles' queries.
+    "monitoringOperatorUser": "novaops_monitoring_operator_user",
+    "monitoringOperatorPassword": "novaops_monitoring_operator_password",
+}
+
+
 def write_ansible_files(stack: str, outputs: dict) -> list[Path]:
     """What Ansible needs from the stack outputs, as 0600 files under .novaops/<stack>/ (gitignored):
-    the SSH key for division hosts and the backup host, and the tier secrets as Ansible vars."""
+    the SSH key for division hosts and the backup host, the tier secrets and the other secret
+    outputs (ANSIBLE_SECRET_VARS) as Ansible vars."""
     import yaml
 
     state = STATE_DIR / stack
     secrets = {"novaops_tier_secrets": outputs.get("tierSecrets") or {}}
-    for key in ("grafanaAdminPassword", "backupPassphrase"):
-        if key in outputs:
-            secrets[f"novaops_{key.replace('Password', '_password').replace('Passphrase', '_passphrase').lower()}"] = (
-                outputs[key]
-            )
+    secrets.update({var: outputs[key] for key, var in ANSIBLE_SECRET_VARS.items() if key in outputs})
     # Hosts replaced by this up have new host keys; the inventory's accept-new learns them again.
     (state / "ssh" / "known_hosts").unlink(missing_ok=True)
     return [
