@@ -2,7 +2,7 @@
 
     python -m tools.stackctl up   [--stack dev]
     python -m tools.stackctl down [--stack dev] [--delete-data]
-    python -m tools.stackctl ansible-files [--stack dev]   # .novaops/<stack>/{ssh/id_ed25519,secrets.yml}
+    python -m tools.stackctl ansible-files [--stack dev]   # .novaops/<stack>/{ssh/id_ed25519,secrets.yml,monitoring.*}
 
 With the Pulumi CLI: `pulumi up` on a local file backend (.novaops/pulumi-state, no
 Pulumi Cloud account), passphrase from PULUMI_CONFIG_PASSPHRASE. Without it: the
@@ -119,6 +119,23 @@ def write_ansible_files(stack: str, outputs: dict) -> list[Path]:
             "# Written by tools/stackctl.py from the stack outputs. Do not commit.\n"
             + yaml.safe_dump(secrets, sort_keys=True),
         ),
+        *_monitoring_login_files(state, outputs),
+    ]
+
+
+def _monitoring_login_files(state: Path, outputs: dict) -> list[Path]:
+    """The operator's Prometheus/Alertmanager login for the runbooks' commands, so that no password
+    is typed or shows in `ps`: monitoring.netrc (curl --netrc-file, the published 127.0.0.1 ports)
+    and monitoring-http.yml (amtool --http.config.file, Prometheus' http_config format)."""
+    import yaml
+
+    user, password = outputs.get("monitoringOperatorUser"), outputs.get("monitoringOperatorPassword")
+    if not user or not password:
+        return []
+    login = {"basic_auth": {"username": user, "password": password}}
+    return [
+        _write_private(state / "monitoring.netrc", f"machine 127.0.0.1 login {user} password {password}"),
+        _write_private(state / "monitoring-http.yml", yaml.safe_dump(login)),
     ]
 
 

@@ -112,7 +112,12 @@ def test_stackctl_writes_the_operator_login_for_ansible(tmp_path, monkeypatch):
     written = yaml.safe_load((tmp_path / "t" / "secrets.yml").read_text())
     assert written["novaops_monitoring_operator_user"] == LOGIN[0]
     assert written["novaops_monitoring_operator_password"] == LOGIN[1]
-    assert (tmp_path / "t" / "secrets.yml").stat().st_mode & 0o077 == 0
+    netrc = (tmp_path / "t" / "monitoring.netrc").read_text()
+    assert netrc == f"machine 127.0.0.1 login {LOGIN[0]} password {LOGIN[1]}\n"
+    amtool = yaml.safe_load((tmp_path / "t" / "monitoring-http.yml").read_text())
+    assert amtool == {"basic_auth": {"username": LOGIN[0], "password": LOGIN[1]}}
+    for name in ("secrets.yml", "monitoring.netrc", "monitoring-http.yml"):
+        assert (tmp_path / "t" / name).stat().st_mode & 0o077 == 0, name
 
 
 # --------------------------------------------------------------------------- clients, against a fake server
