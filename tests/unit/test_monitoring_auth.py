@@ -94,6 +94,9 @@ def test_under_mocks_web_passwords_are_0600_files_and_a_secret_output():
             shown = [*reveal(c.inputs.get("envs") or []), *reveal(c.inputs["command"])]
             shown += reveal(c.inputs["healthcheck"])["tests"]
             assert not any(pw in arg for pw in web.values() for arg in shown), name
+            # Command and env come from the rendering with placeholder secrets: one there would
+            # be the real password once rendered for real.
+            assert not any("<password:" in arg or "<hash:" in arg for arg in shown), name
             up = uploads(c)
             assert all(up[p][1] and up[p][0]["permissions"] == "0600" for p in (files.WEB_CONFIG, files.WEB_NETRC))
             assert not any(pw in up[files.WEB_CONFIG][0]["content"] for pw in web.values())
