@@ -50,7 +50,7 @@ class Port:
 
 @dataclass(frozen=True)
 class Network:
-    key: str  # "episodic", "monitoring", "edge"
+    key: str  # "episodic", "monitoring", "div-<division>", "scrape-<service>", "edge-<group>"
     name: str  # docker name, e.g. novaops-dev-episodic
     docker_host: str
     internal: bool
@@ -104,6 +104,11 @@ class Tier:
     docker_host: str
     router: Service | None = None  # stable primary/replica endpoints (Patroni tiers)
 
+    @property
+    def clients(self) -> tuple[Service, ...]:
+        """What a division reaches of this tier: its router when the engine has one, else its members."""
+        return (self.router,) if self.router else self.members
+
 
 @dataclass(frozen=True)
 class Division:
@@ -142,15 +147,26 @@ class Topology:
     def network(self, service: Service, key: str) -> Network:
         return self.networks[(service.docker_host, key)]
 
+    def shares_network(self, a: Service, b: Service) -> bool:
+        return a.docker_host == b.docker_host and bool(set(a.networks) & set(b.networks))
+
+    def peers(self, service: Service) -> set[str]:
+        """Keys of the services ``service`` shares a network with (itself excluded)."""
+        return {s.key for s in self.services() if s.key != service.key and self.shares_network(service, s)}
+
     def endpoint(self, client: Service | None, target: Service, port: str) -> tuple[str, int]:
         """Address a client uses to reach ``target``'s port.
 
-        On the same docker host: the container name on a shared network and the
-        container port. Across hosts (prod placement): the target host's publish
-        address and the published port. ``client=None`` means the operator's machine.
+        On the same docker host: the container name on a shared network (there must be
+        one) and the container port. Across hosts (prod placement): the target host's
+        publish address and the published port. ``client=None`` means the operator's machine.
         """
         p = target.port(port)
         if client is not None and client.docker_host == target.docker_host:
+            if not self.shares_network(client, target):
+                raise StackConfigError(
+                    [(f"{target.key}.networks", f"shares no network with {client.key}, which reaches it")]
+                )
             return target.container, p.container
         if p.host is None:
             raise StackConfigError(
@@ -246,8 +262,14 @@ def build_topology(
         stack, b.environment, b.docker_hosts, tiers, monitoring, divisions, backup, networks, grafana_image
     )
     _check_reachability(topology, b.problems)
+    _check_segmentation(topology, b.problems)
     b.problems.raise_if_any()
     return topology
+
+
+def _tier_kinds(engine: Kind) -> tuple[Kind, ...]:
+    """The kinds of a tier's containers: its engine's, then its router's."""
+    return (engine, *([engines.kinds()[engine.router]] if engine.router else []))
 
 
 def _only_kind(role: str) -> Kind:
@@ -468,21 +490,74 @@ class _Builder:
             if k not in known | secret_keys:
                 self.problems.add(f"{PROJECT}:{k}", f"unknown config key (known: {', '.join(sorted(known))})")
 
-    # ---- networks (per docker host): edge publishes ports; monitoring carries scrapes; one per tier
+    # ---- networks (per docker host), derived from who must reach whom:
+    #   <tier>            internal: its members, router, dependants' members, the backup host and the
+    #                     monitoring services that read the tier themselves
+    #   monitoring        internal: the monitoring services only
+    #   div-<division>    internal: a division host and the client endpoints of the tiers it uses
+    #   scrape-<service>  internal: Prometheus and a host it meets on no other network
+    #   edge-<group>      not internal: the containers of one group that publish ports (declared by _join)
     def networks(self, specs: dict[str, dict[str, Any]], order: list[str]) -> dict[tuple[str, str], Network]:
-        for host in self.docker_hosts:
-            self._declare_network(host, "edge", False, "publishes ports on the host's address")
-            self._declare_network(host, "monitoring", True, "telemetry: Prometheus scrapes, alerts")
+        self._tier_kinds = {tkey: _tier_kinds(specs[tkey]["engine"]) for tkey in order}
+        self._division_uses = {
+            dkey: [u for u in (raw.get("uses") or []) if u in specs]
+            for dkey, raw in (self.catalog.get("divisions") or {}).items()
+        }
+        mon_host = self.host_of("monitoring")
+        self._declare_network(
+            mon_host, "monitoring", True, "telemetry between monitoring services", "catalog:monitoring"
+        )
         for tkey in order:
-            self._declare_network(self.host_of(tkey), tkey, True, f"tier {specs[tkey]['number']} {tkey} traffic")
+            number = specs[tkey]["number"]
+            self._declare_network(self.host_of(tkey), tkey, True, f"tier {number} {tkey} traffic", self.where(tkey))
+        div_host = self.host_of("divisions")
+        for dkey in self._division_uses:
+            where = f"catalog:divisions.{dkey}"
+            self._declare_network(div_host, f"div-{dkey}", True, f"{dkey} and the tiers it uses", where)
+            self._scrape_network(div_host, dkey, where)
+        self._scrape_network(self.host_of("backup"), "backup", "catalog:backup")
         return self._networks
 
-    def _declare_network(self, host: str, key: str, internal: bool, purpose: str) -> None:
-        self._networks.setdefault((host, key), Network(key, f"{self.prefix}-{key}", host, internal, purpose))
+    def _scrape_network(self, host: str, key: str, where: str) -> None:
+        """Prometheus reaches a host's node exporter here, and that host nothing else of monitoring."""
+        if "prometheus" in (self.catalog.get("monitoring") or {}) and host == self.host_of("monitoring"):
+            self._declare_network(host, f"scrape-{key}", True, f"Prometheus scrapes {key}", where)
 
-    def _join(self, host: str, keys: list[str], ports: tuple[Port, ...]) -> tuple[str, ...]:
-        """The networks a service joins: edge first when it publishes a port, then ``keys`` that exist there."""
-        wanted = (["edge"] if any(p.host for p in ports) else []) + keys
+    def _declare_network(self, host: str, key: str, internal: bool, purpose: str, where: str) -> None:
+        known = self._networks.get((host, key))
+        if known is not None and known.purpose != purpose:
+            self.problems.add(where, f"its network {key!r} is already the network of {known.purpose!r}: rename one")
+            return
+        self._networks[(host, key)] = Network(key, f"{self.prefix}-{key}", host, internal, purpose)
+
+    def _division_networks(self, tkey: str) -> list[str]:
+        """The div-<division> networks of the divisions that use ``tkey``: its client endpoints join them."""
+        return [f"div-{dkey}" for dkey, uses in self._division_uses.items() if tkey in uses]
+
+    def _monitored_tiers(self, kind: Kind) -> list[str]:
+        """The tier networks a monitoring service joins: those of the tiers it reads itself."""
+        out = []
+        for tkey, kinds in self._tier_kinds.items():
+            scrapes = [s for k in kinds for s in k.scrapes]
+            if kind.name == "prometheus":
+                reads = any(s.via is None for s in scrapes)
+            elif kind.name == "prober":
+                reads = kinds[0].probe is not None
+            else:
+                reads = any(s.via == kind.name for s in scrapes)
+            if reads:
+                out.append(tkey)
+        return out
+
+    def _join(self, host: str, keys: list[str], ports: tuple[Port, ...], edge: tuple[str, str]) -> tuple[str, ...]:
+        """The networks a service joins: its group's edge network first when it publishes a port (the
+        first network carries the published ports, so it must not be internal), then ``keys`` that
+        exist on its docker host."""
+        wanted = list(keys)
+        if any(p.host for p in ports):
+            group, where = edge
+            self._declare_network(host, f"edge-{group}", False, f"publishes the ports of {where}", where)
+            wanted.insert(0, f"edge-{group}")
         out: list[str] = []
         for k in wanted:
             if (host, k) in self._networks and k not in out:
@@ -529,7 +604,9 @@ class _Builder:
         memory_mb: int,
         ports: tuple[Port, ...],
         networks: list[str],
+        edge: tuple[str, str],
     ) -> Service:
+        """``edge``: the group whose edge network it joins if it publishes, and that group's config key."""
         return Service(
             key=key,
             container=f"{self.prefix}-{key}",
@@ -540,7 +617,7 @@ class _Builder:
             docker_host=host,
             memory_mb=memory_mb,
             ports=ports,
-            networks=self._join(host, networks, ports),
+            networks=self._join(host, networks, ports, edge),
         )
 
     # ---- services
@@ -553,6 +630,8 @@ class _Builder:
             engine: Kind = spec["engine"]
             host = self.host_of(tkey)
             deps = [d for d in (spec.get("dependsOn") or []) if d in specs]
+            # Divisions reach a routed tier only through its router, never a member.
+            clients = [] if engine.router else self._division_networks(tkey)
             members = tuple(
                 self._service(
                     f"{tkey}-{i}",
@@ -563,7 +642,8 @@ class _Builder:
                     host,
                     spec["memoryMb"],
                     self._ports(f"{tkey}-{i}", f"{self.where(tkey)}.publish", engine, spec.get("publish"), i),
-                    [tkey, *deps, "monitoring"],
+                    [tkey, *deps, *clients],
+                    (tkey, self.where(tkey)),
                 )
                 for i in range(1, spec["members"] + 1)
             )
@@ -592,7 +672,9 @@ class _Builder:
         where = f"{self.where(tkey)}.router"
         ports = self._ports(f"{tkey}-router", f"{where}.publish", kind, raw.get("publish"), 1)
         memory = _check_memory(self.problems, f"{where}.memoryMb", raw.get("memoryMb", kind.min_memory_mb), kind)
-        return self._service(f"{tkey}-router", "routers", kind, tkey, 1, host, memory, ports, [tkey, "monitoring"])
+        networks = [tkey, *self._division_networks(tkey)]
+        edge = (tkey, self.where(tkey))
+        return self._service(f"{tkey}-router", "routers", kind, tkey, 1, host, memory, ports, networks, edge)
 
     def grafana_image(self) -> str | None:
         grafana_cfg = self.cfg.get("grafana") or {}
@@ -624,8 +706,11 @@ class _Builder:
             where = f"catalog:monitoring.{mkey}"
             ports = self._ports(mkey, f"{where}.publish", kind, raw.get("publish"), 1)
             memory = _check_memory(self.problems, f"{where}.memoryMb", raw.get("memoryMb", kind.min_memory_mb), kind)
-            # Prometheus scrapes through the monitoring network only.
-            out[mkey] = self._service(mkey, "monitoring", kind, None, 1, host, memory, ports, ["monitoring"])
+            networks = ["monitoring", *self._monitored_tiers(kind)]
+            if mkey == "prometheus":
+                networks += [k for h, k in self._networks if h == host and k.startswith("scrape-")]
+            edge = ("monitoring", "catalog:monitoring")
+            out[mkey] = self._service(mkey, "monitoring", kind, None, 1, host, memory, ports, networks, edge)
         return out
 
     def divisions(self, specs: dict[str, dict[str, Any]]) -> dict[str, Division]:
@@ -642,9 +727,8 @@ class _Builder:
             where = f"catalog:divisions.{dkey}"
             ports = self._ports(dkey, f"{where}.publish", kind, raw.get("publish"), 1)
             memory = _check_memory(self.problems, f"{where}.memoryMb", raw.get("memoryMb", 64), kind)
-            svc = self._service(
-                dkey, "divisions", kind, None, 1, host, memory, ports, [*[u for u in uses if u in specs], "monitoring"]
-            )
+            networks = [f"div-{dkey}", f"scrape-{dkey}"]
+            svc = self._service(dkey, "divisions", kind, None, 1, host, memory, ports, networks, (dkey, where))
             out[dkey] = Division(dkey, str(raw.get("title", dkey)), tuple(uses), svc)
         return out
 
@@ -653,13 +737,15 @@ class _Builder:
         raw = self.catalog.get("backup") or {}
         ports = self._ports("backup", "catalog:backup.publish", kind, raw.get("publish"), 1)
         memory = _check_memory(self.problems, "catalog:backup.memoryMb", raw.get("memoryMb", 64), kind)
+        host, networks = self.host_of("backup"), [*order, "scrape-backup"]
         return self._service(
-            "backup", "backup", kind, None, 1, self.host_of("backup"), memory, ports, [*order, "monitoring"]
+            "backup", "backup", kind, None, 1, host, memory, ports, networks, ("backup", "catalog:backup")
         )
 
 
 def _check_reachability(topology: Topology, problems: _Problems) -> None:
-    """Across docker hosts, traffic goes through published ports: they must exist."""
+    """Every client reaches its targets: on one docker host through a shared network, across
+    hosts through published ports."""
 
     def check(client: Service, target: Service, port: str, why: str) -> None:
         try:
@@ -668,6 +754,17 @@ def _check_reachability(topology: Topology, problems: _Problems) -> None:
             for key, problem in e.problems:
                 problems.add(key, f"{problem} ({why})")
 
+    for client, target, port, why in _client_target_pairs(topology, problems):
+        check(client, target, port, why)
+
+
+def _first_port(svc: Service) -> str:
+    return svc.ports[0].name
+
+
+def _client_target_pairs(topology: Topology, problems: _Problems) -> list[tuple[Service, Service, str, str]]:
+    """(client, target, port, why) for every path the program configures."""
+    pairs = []
     prometheus = topology.monitoring.get("prometheus")
     for svc in topology.services():
         for scrape in svc.kind.scrapes:
@@ -678,19 +775,97 @@ def _check_reachability(topology: Topology, problems: _Problems) -> None:
                         f"catalog:monitoring.{scrape.via}", f"{svc.key} is scraped through it, so it must be declared"
                     )
                     continue
-                check(exporter, svc, scrape.port, f"{scrape.via} scrapes it")
+                pairs.append((exporter, svc, scrape.port, f"{scrape.via} scrapes it"))
             elif prometheus is not None:
-                check(prometheus, svc, scrape.port, "Prometheus scrapes it")
+                pairs.append((prometheus, svc, scrape.port, "Prometheus scrapes it"))
     prober = topology.monitoring.get("prober")
     for tier in topology.tiers.values():
         if prober is not None and tier.engine.probe is not None:
-            for member in tier.members:
-                check(prober, member, tier.engine.probe.port, "the prober checks it")
+            pairs += [(prober, m, tier.engine.probe.port, "the prober checks it") for m in tier.members]
         for dep in tier.depends_on:
             for member in tier.members:
                 for target in topology.tiers[dep].members:
-                    first = next(iter(target.kind.ports))
-                    check(member, target, first, f"tier {tier.key} depends on {dep}")
+                    pairs.append((member, target, _first_port(target), f"tier {tier.key} depends on {dep}"))
+    for division in topology.divisions.values():
+        for used in division.uses:
+            for target in topology.tiers[used].clients if used in topology.tiers else ():
+                pairs.append((division.service, target, _first_port(target), f"{division.key} uses {used}"))
+    return pairs
+
+
+def _check_segmentation(topology: Topology, problems: _Problems) -> None:
+    """Who may share a network with whom (docker networks are the only firewall between containers)."""
+    _check_division_segments(topology, problems)
+    backup = topology.backup
+    for tier in topology.tiers.values():
+        for member in tier.members:
+            if member.docker_host == backup.docker_host and not topology.shares_network(backup, member):
+                problems.add(_where(member), f"{member.key} shares no network with the backup host, which backs it up")
+    for svc in topology.services():
+        on_monitoring = svc.docker_host == _monitoring_host(topology) and "monitoring" in svc.networks
+        if on_monitoring and svc.key not in topology.monitoring:
+            problems.add(_where(svc), f"{svc.key} joins the monitoring network, which only monitoring services share")
+    for net in topology.networks.values():
+        if not net.internal:
+            _check_edge(topology, net, problems)
+
+
+def _check_division_segments(topology: Topology, problems: _Problems) -> None:
+    """A division shares networks only with the client endpoints of the tiers it uses, and a
+    scrape network only with Prometheus."""
+    prometheus = topology.monitoring.get("prometheus")
+    for division in topology.divisions.values():
+        svc = division.service
+        allowed = {
+            c.key
+            for u in division.uses
+            if u in topology.tiers
+            for c in topology.tiers[u].clients
+            if c.docker_host == svc.docker_host
+        }
+        for key in sorted(topology.peers(svc) - allowed):
+            if prometheus is not None and key == prometheus.key and _only_pair(topology, svc, prometheus):
+                continue
+            problems.add(
+                f"catalog:divisions.{division.key}",
+                f"shares a network with {key}, which is not a client endpoint of a tier it uses",
+            )
+
+
+def _only_pair(topology: Topology, a: Service, b: Service) -> bool:
+    """``a`` and ``b`` meet only on networks that nobody else joins."""
+    shared = set(a.networks) & set(b.networks)
+    return all(
+        s.key in (a.key, b.key)
+        for s in topology.services()
+        if s.docker_host == a.docker_host and shared & set(s.networks)
+    )
+
+
+def _check_edge(topology: Topology, net: Network, problems: _Problems) -> None:
+    """An edge network carries published ports and adds no path: its containers publish and already
+    share an internal network with each other."""
+    on = [s for s in topology.services() if s.docker_host == net.docker_host and net.key in s.networks]
+    for svc in on:
+        if not any(p.host for p in svc.ports):
+            problems.add(_where(svc), f"{svc.key} joins {net.key} but publishes no port")
+        for other in on:
+            internal = {k for k in set(svc.networks) & set(other.networks) if topology.network(svc, k).internal}
+            if other.key != svc.key and not internal:
+                problems.add(_where(svc), f"{svc.key} meets {other.key} only on {net.key}: publishing adds a path")
+
+
+def _monitoring_host(topology: Topology) -> str | None:
+    return next((s.docker_host for s in topology.monitoring.values()), None)
+
+
+def _where(svc: Service) -> str:
+    """The catalog key a service comes from."""
+    if svc.tier:
+        return f"catalog:tiers.{svc.tier}"
+    return {"divisions": f"catalog:divisions.{svc.key}", "monitoring": f"catalog:monitoring.{svc.key}"}.get(
+        svc.group, f"catalog:{svc.group}"
+    )
 
 
 def _docker_hosts(cfg: Mapping[str, Any], problems: _Problems) -> dict[str, DockerHost]:

@@ -165,7 +165,7 @@ def generated(stack: str = "dev", topology=None) -> str:
         "",
         *dependency_map(topology, uses),
         "",
-        "Monitoring: Prometheus scrapes every member over the `monitoring` network, Alertmanager "
+        "Monitoring: Prometheus scrapes each member over its tier's network, Alertmanager "
         "routes to the receivers (dev: the alert receiver's webhook); pgBackRest and restic keep their "
         "repositories on the backup host.",
         "",

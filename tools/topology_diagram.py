@@ -48,7 +48,7 @@ def mermaid(topology: Topology) -> str:
         if tier.router:
             lines.append(f"    {_id(tier.router.key)} --> {members}")
         lines.append("  end")
-    lines.append('  subgraph monitoring["monitoring (reaches every container on the monitoring network)"]')
+    lines.append('  subgraph monitoring["monitoring (joins the networks of the tiers it reads)"]')
     for svc in topology.monitoring.values():
         lines.append(f"    {_node(svc)}")
     lines.append("  end")

@@ -90,21 +90,29 @@ def test_ports_published_only_on_loopback():
 
 
 @pulumi.runtime.test
-def test_networks_one_internal_per_tier_plus_monitoring_and_edge():
+def test_networks_per_tier_division_scrape_and_edge_group():
     def verify(mocks, _):
         nets = {n.inputs["name"]: n.inputs for n in mocks.of_type("docker:index/network:Network")}
         tiers = ["working", "episodic", "semantic", "graph", "temporal", "streams", "coordination"]
-        assert set(nets) == {f"novaops-dev-{t}" for t in tiers + ["monitoring", "edge"]}
-        assert all(nets[f"novaops-dev-{t}"]["internal"] for t in tiers + ["monitoring"])
-        assert not nets["novaops-dev-edge"].get("internal")
+        divisions = ["novacore-runtime", "framework-integration", "tool-ecosystem", "identity-continuity"]
+        divisions.append("cross-domain-orchestration")
+        internal = tiers + ["monitoring"] + [f"div-{d}" for d in divisions]
+        internal += [f"scrape-{s}" for s in divisions + ["backup"]]
+        edges = [f"edge-{g}" for g in tiers + ["monitoring", "backup"] + divisions]
+        assert set(nets) == {f"novaops-dev-{k}" for k in internal + edges}
+        assert all(nets[f"novaops-dev-{k}"]["internal"] for k in internal)
+        assert not any(nets[f"novaops-dev-{k}"].get("internal") for k in edges)
         for c in mocks.containers():
             joined = [n["name"] for n in c.inputs["networksAdvanced"]]
             assert set(joined) <= set(nets), c.inputs["name"]
-            assert "novaops-dev-monitoring" in joined, "Prometheus scrapes every container"
             if c.inputs.get("ports"):
-                assert joined[0] == "novaops-dev-edge", "published ports need a non-internal first network"
+                assert joined[0].startswith("novaops-dev-edge-"), "published ports need a non-internal first network"
         episodic = [n["name"] for n in mocks.container("novaops-dev-episodic-2").inputs["networksAdvanced"]]
         assert "novaops-dev-coordination" in episodic and "novaops-dev-working" not in episodic
+        assert "novaops-dev-monitoring" not in episodic, "only monitoring services share the monitoring network"
+        division = [n["name"] for n in mocks.container("novaops-dev-tool-ecosystem").inputs["networksAdvanced"]]
+        want = ["edge-tool-ecosystem", "div-tool-ecosystem", "scrape-tool-ecosystem"]
+        assert division == [f"novaops-dev-{k}" for k in want]
 
     return check(verify)
 

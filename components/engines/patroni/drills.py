@@ -246,8 +246,8 @@ def partition_primary(tier: str) -> Callable[[Ctx, Result], None]:
                 old = leader(ctx, tier)
                 service = ctx.member_key(tier, old)
                 container = ctx.container(old)
-                # Every network, the edge bridge included: all containers share it, so a member left on
-                # it still reaches etcd and its replicas by name (no partition at all).
+                # Every network, its edge network included: the tier's members share that one too, so a
+                # member left on any of them still reaches its replicas by name (no partition at all).
                 networks = list(container.attrs["NetworkSettings"]["Networks"])
                 fence = FenceProbe(container)
                 fence.create_table(old)
