@@ -111,8 +111,8 @@ def _role_steps(name: str, prefix: str, perms: list | None) -> list[tuple]:
     steps: list[tuple] = [] if perms is not None else [(("role", "add", name), None)]
     for p in perms or []:
         if p != want:
-            dec = lambda k: base64.b64decode(p.get(k, "")).decode()  # noqa: E731
-            steps.append((("role", "revoke-permission", name, dec("key"), dec("range_end")), None))
+            key, end = (base64.b64decode(p.get(k, "")).decode() for k in ("key", "range_end"))
+            steps.append((("role", "revoke-permission", name, key, end), None))
     if want not in (perms or []):
         steps.append((("role", "grant-permission", name, "--prefix=true", "readwrite", prefix), None))
     return steps
