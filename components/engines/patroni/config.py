@@ -22,6 +22,16 @@ PG_SUPERUSER = "postgres"
 PG_REPLICATION_USER = "replicator"
 PG_REWIND_USER = "rewind"
 PG_MONITOR_USER = "monitor"
+# Basic-auth user of Patroni's unsafe REST endpoints (PATCH /config, POST /switchover, /restart, ...):
+# Ansible, the drills and patronictl log in as it; GET health checks (HAProxy, status) stay open.
+RESTAPI_USER = "novaops"
+
+
+def dcs_user(scope: str) -> str:
+    """The tier's user in its etcd: one per Patroni tier, named after its scope (the etcd
+    role grants it its own key prefix only, ansible/roles/etcd_cluster)."""
+    return f"patroni-{scope}"
+
 
 # Internal docker bridges only; host ports are published on 127.0.0.1 alone.
 PG_HBA = [
@@ -45,10 +55,13 @@ def patroni_yml(
     superuser_password: str,
     replication_password: str,
     rewind_password: str,
+    restapi_password: str,
+    dcs_password: str,
     shared_preload_libraries: list[str],
     parameters: dict[str, str | int] | None = None,
 ) -> str:
-    """patroni.yml for one member; ``etcd_hosts`` are ``host:port`` client endpoints (etcd3 DCS)."""
+    """patroni.yml for one member; ``etcd_hosts`` are ``host:port`` client endpoints (etcd3 DCS),
+    logged into as the tier's own etcd user (``dcs_password``)."""
     pg_parameters: dict[str, str | int] = {
         "wal_level": "replica",
         "hot_standby": "on",
@@ -73,8 +86,13 @@ def patroni_yml(
         "restapi": {
             "listen": f"0.0.0.0:{api_port}",
             "connect_address": f"{member}:{api_port}",
+            "authentication": {"username": RESTAPI_USER, "password": restapi_password},
         },
-        "etcd3": {"hosts": list(etcd_hosts)},
+        # patronictl inside the member (recover-patroni-member.yml's reinit, operators) sends these.
+        "ctl": {"authentication": {"username": RESTAPI_USER, "password": restapi_password}},
+        # Patroni logs in once etcd has auth enabled and tolerates "authentication is not enabled"
+        # before that (patroni/dcs/etcd3.py), so the etcd role may enable it after members start.
+        "etcd3": {"hosts": list(etcd_hosts), "username": dcs_user(scope), "password": dcs_password},
         "bootstrap": {
             "dcs": {
                 "ttl": 30,
