@@ -71,6 +71,11 @@ def sh(script: str) -> tuple[str, ...]:
     return ("CMD-SHELL", script)
 
 
-def http_ready(port: int, path: str) -> tuple[str, ...]:
-    """A health check that GETs ``path`` on the container's own ``port``."""
-    return ("CMD", "curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{port}{path}")
+def http_ready(port: int, path: str, netrc: str | None = None) -> tuple[str, ...]:
+    """A health check that GETs ``path`` on the container's own ``port``.
+
+    ``netrc``: a file in the container with the login for a server behind basic auth (its health
+    endpoints too): the password stays out of the command, which `docker inspect` shows.
+    """
+    login = ("--netrc-file", netrc) if netrc else ()
+    return ("CMD", "curl", "-fsS", *login, "-o", "/dev/null", f"http://127.0.0.1:{port}{path}")

@@ -9,10 +9,10 @@ import pulumi
 
 from components.containers import ServiceContainerArgs, service_container
 from components.engines import part
-from components.engines.monitoring.files import secrets_needed
+from components.engines.monitoring.files import OPERATOR, all_web_users, secrets_needed, web_secrets
 from components.member_files import MemberFiles
 from components.model import SecretSource, Service, Topology
-from components.secrets import placeholders, stack_secret
+from components.secrets import placeholders, stack_secret, web_login
 
 
 @dataclass
@@ -30,6 +30,8 @@ class MonitoringStack(pulumi.ComponentResource):
         topo = args.topology
         self.own_secrets: dict[str, dict[str, pulumi.Output[str]]] = {}  # service key -> its own secrets
         self.containers = {}
+        # user -> (password, bcrypt hash) of the web servers' basic auth, one login per user.
+        self.web_logins = {user: web_login(f"web-{user}-password", self) for user in all_web_users(topo)}
         for key, service in topo.monitoring.items():
             shape, files = self._files(topo, service, args.tier_secrets)
             self.containers[key] = service_container(
@@ -43,6 +45,11 @@ class MonitoringStack(pulumi.ComponentResource):
             if "web" in s.kind.ports and s.port("web").host
         }
         self.register_outputs({"endpoints": self.endpoints})
+
+    @property
+    def web_operator_password(self) -> pulumi.Output[str] | None:
+        login = self.web_logins.get(OPERATOR)
+        return login[0] if login else None
 
     @property
     def grafana_admin_password(self) -> pulumi.Output[str] | None:
@@ -63,8 +70,16 @@ class MonitoringStack(pulumi.ComponentResource):
         if own:
             self.own_secrets[service.key] = own
         needed.update(own)
+        needed.update(self._web_secrets(topo, service))
         render = part(service.kind.name, "files").service_files
         shape = render(topo, service, placeholders(needed))
         if not needed:
             return shape, shape
         return shape, pulumi.Output.all(**needed).apply(lambda s: render(topo, service, s))
+
+    def _web_secrets(self, topo: Topology, service: Service) -> dict[str, pulumi.Output[str]]:
+        """hash:<user> and password:<user> labels of web_secrets, as the logins' Outputs."""
+        return {
+            label: self.web_logins[user][1 if label.startswith("hash:") else 0]
+            for label, user in web_secrets(topo, service).items()
+        }

@@ -25,3 +25,22 @@ def stack_secret(resource_name: str, source: SecretSource, parent: pulumi.Resour
 def placeholders(names) -> dict[str, str]:
     """Stand-in secrets to learn a rendering's shape (paths, command) before real ones resolve."""
     return {n: f"<{n}>" for n in names}
+
+
+def web_login(resource_name: str, parent: pulumi.Resource) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """(password, its bcrypt hash) of a basic-auth web user, both secret Outputs.
+
+    The hash is random's own ``bcrypt_hash`` (computed once, kept in state), so web configs
+    change only when the password does.
+    """
+    password = random.RandomPassword(
+        resource_name, length=PASSWORD_LENGTH, special=False, opts=pulumi.ResourceOptions(parent=parent)
+    )
+    return pulumi.Output.secret(password.result), pulumi.Output.secret(password.bcrypt_hash.apply(_bcrypt))
+
+
+def _bcrypt(value: str | None) -> str:
+    # A web config with an empty or plain entry would lock every client out (or worse): refuse it here.
+    if not value or not value.startswith("$2"):
+        raise ValueError("RandomPassword gave no bcrypt hash (the realizer needs the bcrypt package)")
+    return value

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_tls as tls
 
+from components.engines.monitoring.files import OPERATOR
 from components.hosts import BackupHost, DivisionHost, HostArgs
 from components.images import ImageSet, ImageSetArgs
 from components.model import PROJECT, Topology, build_topology
@@ -183,6 +184,9 @@ def build_stack(topology: Topology) -> StackResult:
         "tierSecrets": pulumi.Output.secret({k: t.secrets for k, t in tiers.items() if t.secrets}),
         "sshPrivateKey": pulumi.Output.secret(ssh_key.private_key_openssh),
     }
+    if monitoring.web_operator_password is not None:  # Prometheus' and Alertmanager's basic auth
+        outputs["monitoringOperatorUser"] = OPERATOR
+        outputs["monitoringOperatorPassword"] = monitoring.web_operator_password
     if monitoring.grafana_admin_password is not None:
         outputs["grafanaAdminPassword"] = monitoring.grafana_admin_password
     for key, value in outputs.items():

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.request
 from typing import Any
 
 
-def http_json(url: str, body: Any = None, method: str | None = None, timeout: float = 5) -> Any:
+def http_json(
+    url: str, body: Any = None, method: str | None = None, timeout: float = 5, auth: tuple[str, str] | None = None
+) -> Any:
     """GET ``url`` (POST with a JSON ``body``) and decode the JSON answer; None for an empty body.
 
+    ``auth``: (user, password) sent as HTTP basic auth (Prometheus', Alertmanager's web users).
     Raises urllib's errors (HTTPError for a non-2xx status, URLError/OSError when unreachable)
     and ValueError for a body that is not JSON.
     """
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Content-Type": "application/json"} if data is not None else {}
+    if auth is not None:
+        headers["Authorization"] = basic_auth(*auth)
     req = urllib.request.Request(url, data=data, headers=headers, method=method)
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         raw = resp.read()
     return json.loads(raw) if raw else None
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The Authorization header value of HTTP basic auth."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

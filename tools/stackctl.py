@@ -2,7 +2,7 @@
 
     python -m tools.stackctl up   [--stack dev]
     python -m tools.stackctl down [--stack dev] [--delete-data]
-    python -m tools.stackctl ansible-files [--stack dev]   # .novaops/<stack>/{ssh/id_ed25519,secrets.yml}
+    python -m tools.stackctl ansible-files [--stack dev]   # .novaops/<stack>/{ssh/id_ed25519,secrets.yml,monitoring.*}
 
 With the Pulumi CLI: `pulumi up` on a local file backend (.novaops/pulumi-state, no
 Pulumi Cloud account), passphrase from PULUMI_CONFIG_PASSPHRASE. Without it: the
@@ -91,18 +91,25 @@ def _write_private(path: Path, text: str) -> Path:
     return path
 
 
+# Stack output -> Ansible variable in secrets.yml.
+ANSIBLE_SECRET_VARS = {
+    "grafanaAdminPassword": "novaops_grafana_admin_password",
+    "backupPassphrase": "novaops_backup_passphrase",
+    # The operator's login to Prometheus and Alertmanager (basic auth): the alerting roles' queries.
+    "monitoringOperatorUser": "novaops_monitoring_operator_user",
+    "monitoringOperatorPassword": "novaops_monitoring_operator_password",
+}
+
+
 def write_ansible_files(stack: str, outputs: dict) -> list[Path]:
     """What Ansible needs from the stack outputs, as 0600 files under .novaops/<stack>/ (gitignored):
-    the SSH key for division hosts and the backup host, and the tier secrets as Ansible vars."""
+    the SSH key for division hosts and the backup host, the tier secrets and the other secret
+    outputs (ANSIBLE_SECRET_VARS) as Ansible vars."""
     import yaml
 
     state = STATE_DIR / stack
     secrets = {"novaops_tier_secrets": outputs.get("tierSecrets") or {}}
-    for key in ("grafanaAdminPassword", "backupPassphrase"):
-        if key in outputs:
-            secrets[f"novaops_{key.replace('Password', '_password').replace('Passphrase', '_passphrase').lower()}"] = (
-                outputs[key]
-            )
+    secrets.update({var: outputs[key] for key, var in ANSIBLE_SECRET_VARS.items() if key in outputs})
     # Hosts replaced by this up have new host keys; the inventory's accept-new learns them again.
     (state / "ssh" / "known_hosts").unlink(missing_ok=True)
     return [
@@ -112,6 +119,23 @@ def write_ansible_files(stack: str, outputs: dict) -> list[Path]:
             "# Written by tools/stackctl.py from the stack outputs. Do not commit.\n"
             + yaml.safe_dump(secrets, sort_keys=True),
         ),
+        *_monitoring_login_files(state, outputs),
+    ]
+
+
+def _monitoring_login_files(state: Path, outputs: dict) -> list[Path]:
+    """The operator's Prometheus/Alertmanager login for the runbooks' commands, so that no password
+    is typed or shows in `ps`: monitoring.netrc (curl --netrc-file, the published 127.0.0.1 ports)
+    and monitoring-http.yml (amtool --http.config.file, Prometheus' http_config format)."""
+    import yaml
+
+    user, password = outputs.get("monitoringOperatorUser"), outputs.get("monitoringOperatorPassword")
+    if not user or not password:
+        return []
+    login = {"basic_auth": {"username": user, "password": password}}
+    return [
+        _write_private(state / "monitoring.netrc", f"machine 127.0.0.1 login {user} password {password}"),
+        _write_private(state / "monitoring-http.yml", yaml.safe_dump(login)),
     ]
 
 

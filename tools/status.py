@@ -41,6 +41,7 @@ from typing import Any
 
 from components import engines
 from tools.http_json import http_json
+from tools.novaload.endpoints import monitoring_login
 
 # Prometheus series read, all recorded by the prometheus_alerts role's rules but the prober's own.
 PROBE_SUCCESS = "novaops_probe_success"  # the last probe, per service
@@ -59,12 +60,13 @@ class Unreachable(Exception):
 class Sources:
     """Everything the status reads, behind one interface so the tests can fake it."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, login: tuple[str, str] | None = None) -> None:
         self.timeout = timeout
+        self.login = login  # the operator's (user, password) for Prometheus' basic auth
 
-    def http_json(self, url: str, body: dict | None = None) -> Any:
+    def http_json(self, url: str, body: dict | None = None, auth: tuple[str, str] | None = None) -> Any:
         try:
-            answer = http_json(url, body, timeout=self.timeout)
+            answer = http_json(url, body, timeout=self.timeout, auth=auth)
         except (OSError, ValueError) as exc:
             raise Unreachable(f"{url}: {exc}") from exc
         if answer is None:
@@ -87,13 +89,13 @@ class Sources:
 
     def prometheus(self, base: str, query: str) -> list[dict]:
         url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": query})
-        answer = self.http_json(url)
+        answer = self.http_json(url, auth=self.login)
         if answer.get("status") != "success":
             raise Unreachable(f"prometheus query failed: {answer.get('error')}")
         return answer["data"]["result"]
 
     def alerts(self, base: str) -> list[dict]:
-        return self.http_json(f"{base}/api/v1/alerts")["data"]["alerts"]
+        return self.http_json(f"{base}/api/v1/alerts", auth=self.login)["data"]["alerts"]
 
 
 # --------------------------------------------------------------------------- model
@@ -344,14 +346,10 @@ def render_table(report: Report) -> str:
 
 
 def stack_outputs(stack: str) -> dict:
-    """The stack's outputs without its secrets: none of them is needed here."""
+    """The stack's outputs with its secrets: Prometheus asks for the operator's login."""
     from tools import stackctl
 
-    if stackctl.pulumi_cli():
-        return json.loads(stackctl.pulumi("stack", "output", "--json", "--stack", stack, capture=True))
-    from tools.realizer import load_outputs
-
-    return load_outputs(str(stackctl.ROOT), stack)
+    return stackctl.stack_outputs(stack)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -366,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"status: no outputs for stack {args.stack!r}: {exc}", file=sys.stderr)
         return 2
     started = time.monotonic()
-    report = collect(outputs, Sources(args.timeout))
+    report = collect(outputs, Sources(args.timeout, monitoring_login(outputs)))
     if args.json:
         print(json.dumps({**report.to_json(), "seconds": round(time.monotonic() - started, 2)}, indent=2))
     else:

@@ -29,7 +29,9 @@ def dashboard_files(topology: Topology, directory: str = DASHBOARDS_DIR) -> dict
     }
 
 
-def datasource_provisioning(prometheus_url: str, scrape_interval: str) -> str:
+def datasource_provisioning(prometheus_url: str, scrape_interval: str, login: tuple[str, str]) -> str:
+    """``login``: (user, password) Grafana's server-side proxy sends to Prometheus' basic auth."""
+    user, password = login
     # timeInterval = the scrape interval, so that $__rate_interval spans at least four scrapes.
     return yaml.safe_dump(
         {
@@ -43,7 +45,10 @@ def datasource_provisioning(prometheus_url: str, scrape_interval: str) -> str:
                     "url": prometheus_url,
                     "isDefault": True,
                     "editable": False,
+                    "basicAuth": True,
+                    "basicAuthUser": user,
                     "jsonData": {"timeInterval": scrape_interval},
+                    "secureJsonData": {"basicAuthPassword": password},  # Grafana stores it encrypted
                 }
             ],
         },

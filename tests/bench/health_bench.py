@@ -33,24 +33,28 @@ MIN_WINDOW_S = 60  # four scrapes at the 15 s interval
 MAX_WINDOW_S = 3600
 
 
-def query(prometheus: str, expr: str, at: float) -> dict[str, float]:
+def query(prometheus: str, expr: str, at: float, login: tuple[str, str] | None = None) -> dict[str, float]:
     url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr, "time": f"{at:.3f}"})
-    answer = http_json(url, timeout=30)
+    answer = http_json(url, timeout=30, auth=login)
     if answer.get("status") != "success":
         raise RuntimeError(f"Prometheus refused {expr!r}: {answer.get('error')}")
     return {r["metric"].get("tier", "all"): float(r["value"][1]) for r in answer["data"]["result"]}
 
 
-def measure(prometheus: str, window: int, end: float) -> list[dict]:
-    """One row per tier and one over every probe of the window ending at ``end``."""
+def measure(prometheus: str, window: int, end: float, login: tuple[str, str] | None = None) -> list[dict]:
+    """One row per tier and one over every probe of the window ending at ``end``; ``login``: the
+    operator's (user, password) for Prometheus' basic auth."""
+
+    def ask(expr: str) -> dict[str, float]:
+        return query(prometheus, expr, end, login)
 
     def quantile(q: float, by: str) -> dict[str, float]:
-        return query(prometheus, QUANTILE.format(q=q, w=window).replace("by (tier, le)", f"by ({by})"), end)
+        return ask(QUANTILE.format(q=q, w=window).replace("by (tier, le)", f"by ({by})"))
 
     p50, p99 = quantile(0.5, "tier, le"), quantile(0.99, "tier, le")
     all50, all99 = quantile(0.5, "le"), quantile(0.99, "le")
-    probes = query(prometheus, PROBES.format(w=window), end)
-    success = query(prometheus, SUCCESS.format(w=window), end)
+    probes = ask(PROBES.format(w=window))
+    success = ask(SUCCESS.format(w=window))
     nan = float("nan")
     rows = [
         {
@@ -112,9 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not MIN_WINDOW_S <= args.window <= MAX_WINDOW_S:
         parser.error(f"--window must be from {MIN_WINDOW_S} to {MAX_WINDOW_S} seconds (got {args.window})")
+    from tools.novaload.endpoints import monitoring_login
     from tools.status import stack_outputs
 
-    prometheus = (stack_outputs(args.stack).get("monitoring") or {}).get("prometheus")
+    outputs = stack_outputs(args.stack)
+    prometheus = (outputs.get("monitoring") or {}).get("prometheus")
     if not prometheus:
         print(f"health_bench: stack {args.stack!r} publishes no Prometheus address", file=sys.stderr)
         return 2
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         end, window = time.time(), args.window
         title = f"stack {args.stack}: probe latency over the last {window} s (idle unless something else ran)"
-    rows = measure(prometheus, window, end)
+    rows = measure(prometheus, window, end, monitoring_login(outputs))
     if args.json:
         print(json.dumps({"stack": args.stack, "window_s": window, "during": args.during, "tiers": rows}, indent=2))
     else:

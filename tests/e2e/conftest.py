@@ -47,6 +47,13 @@ class Stack:
     def secret(self, tier: str, name: str) -> str:
         return self.outputs["tierSecrets"][tier][name]
 
+    @property
+    def monitoring_login(self) -> tuple[str, str] | None:
+        """The operator's (user, password) for Prometheus' and Alertmanager's basic auth."""
+        from tools.novaload.endpoints import monitoring_login
+
+        return monitoring_login(self.outputs)
+
 
 def remove_leftovers(client: docker.DockerClient, stack: str) -> None:
     label = f"novaops.stack={stack}"

@@ -24,7 +24,8 @@ def prometheus_port(stack) -> int:
 
 
 def instant(stack, expr: str) -> dict[str, float]:
-    result = http_json(prometheus_port(stack), "/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+    path = "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    result = http_json(prometheus_port(stack), path, auth=stack.monitoring_login)
     return {r["metric"]["service"]: float(r["value"][1]) for r in result["data"]["result"]}
 
 
@@ -56,6 +57,7 @@ def test_every_database_service_answers_its_protocol_probe(stack):
     kinds = http_json(
         prometheus_port(stack),
         "/api/v1/query?" + urllib.parse.urlencode({"query": "count by (kind) (novaops_probe_success)"}),
+        auth=stack.monitoring_login,
     )["data"]["result"]
     assert {r["metric"]["kind"]: int(r["value"][1]) for r in kinds} == {
         "patroni": 10,

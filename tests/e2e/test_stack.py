@@ -20,9 +20,10 @@ LOCAL = "127.0.0.1"
 PG_TIERS = patroni_tiers()
 
 
-def http_json(port: int, path: str, body: dict | None = None) -> dict:
-    """A service's HTTP-JSON API on the stack's address (POST when ``body`` is given)."""
-    return shared_http_json(f"http://{LOCAL}:{port}{path}", body, timeout=5)
+def http_json(port: int, path: str, body: dict | None = None, auth: tuple[str, str] | None = None) -> dict:
+    """A service's HTTP-JSON API on the stack's address (POST when ``body`` is given); ``auth``:
+    a basic-auth login (Prometheus, Alertmanager)."""
+    return shared_http_json(f"http://{LOCAL}:{port}{path}", body, timeout=5, auth=auth)
 
 
 def test_every_declared_container_runs_healthy(stack):
@@ -287,7 +288,7 @@ def test_prometheus_scrapes_every_container(stack):
     port = int(stack.outputs["monitoring"]["prometheus"].rsplit(":", 1)[1])
 
     def all_up():
-        active = http_json(port, "/api/v1/targets?state=active")["data"]["activeTargets"]
+        active = http_json(port, "/api/v1/targets?state=active", auth=stack.monitoring_login)["data"]["activeTargets"]
         down = [t["labels"]["instance"] for t in active if t["health"] != "up"]
         return (not down and active) or None
 

@@ -210,7 +210,7 @@ def test_backup_jobs_export_success_time_and_size(stack, converged):
     from tests.e2e.conftest import eventually
 
     def series(metric: str) -> list[dict]:
-        return http_json(port, f"/api/v1/query?query={metric}")["data"]["result"]
+        return http_json(port, f"/api/v1/query?query={metric}", auth=stack.monitoring_login)["data"]["result"]
 
     expected = set(patroni_tiers(stack.name)) | {"working", "coordination"}
     targets = eventually(
@@ -236,6 +236,7 @@ def test_every_alert_rule_is_loaded_and_alertmanager_is_ready(stack, converged):
     import yaml
 
     from tests.e2e.test_stack import http_json
+    from tools.http_json import basic_auth
 
     declared = set()
     for path in (ROOT / "ansible/roles/prometheus_alerts/files").rglob("*.yml"):
@@ -243,10 +244,13 @@ def test_every_alert_rule_is_loaded_and_alertmanager_is_ready(stack, converged):
         declared |= {r["alert"] for g in doc.get("groups", []) for r in g.get("rules", []) if "alert" in r}
     assert declared, "no alert rules found in the role"
     port = int(stack.outputs["monitoring"]["prometheus"].rsplit(":", 1)[1])
-    groups = http_json(port, "/api/v1/rules")["data"]["groups"]
+    groups = http_json(port, "/api/v1/rules", auth=stack.monitoring_login)["data"]["groups"]
     loaded = {r["name"] for g in groups for r in g["rules"] if r["type"] == "alerting"}
     assert declared <= loaded, f"not loaded: {sorted(declared - loaded)}"
     assert all(r["health"] == "ok" for g in groups for r in g["rules"]), "a rule fails to evaluate"
     am = int(stack.outputs["monitoring"]["alertmanager"].rsplit(":", 1)[1])
-    with urllib.request.urlopen(f"http://127.0.0.1:{am}/-/ready", timeout=5) as resp:
+    ready = urllib.request.Request(
+        f"http://127.0.0.1:{am}/-/ready", headers={"Authorization": basic_auth(*stack.monitoring_login)}
+    )
+    with urllib.request.urlopen(ready, timeout=5) as resp:
         assert resp.status == 200

@@ -27,6 +27,7 @@ import urllib.request
 import pytest
 
 from tests.e2e.conftest import STACK, needs_converge
+from tools.http_json import basic_auth
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
 
@@ -99,14 +100,15 @@ def interpolate(expr: str, values: dict[str, str]) -> str:
 
 
 class Prometheus:
-    def __init__(self, port: int):
+    def __init__(self, port: int, login: tuple[str, str]):
         self.base = f"http://127.0.0.1:{port}/api/v1"
+        self.headers = {"Authorization": basic_auth(*login)}  # Prometheus asks for basic auth
         self.queries = 0
 
     def get(self, path: str, **params: str) -> dict:
         url = f"{self.base}/{path}?{urllib.parse.urlencode(params)}"
         try:
-            with urllib.request.urlopen(url, timeout=30) as resp:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=self.headers), timeout=30) as resp:
                 return json.loads(resp.read())
         except urllib.error.HTTPError as exc:  # 400/422: the body says why (parse error, bad range)
             return json.loads(exc.read() or b"{}") or {"status": "error", "error": str(exc)}
@@ -132,7 +134,7 @@ def operated(request, stack):
 
 @pytest.fixture(scope="module")
 def prometheus(operated) -> Prometheus:
-    return Prometheus(int(operated.outputs["monitoring"]["prometheus"].rsplit(":", 1)[1]))
+    return Prometheus(int(operated.outputs["monitoring"]["prometheus"].rsplit(":", 1)[1]), operated.monitoring_login)
 
 
 @pytest.fixture(scope="module")

@@ -287,7 +287,7 @@ if want monitoring; then
     run "$PREFIX-alertmanager" alertmanager -- novaops-run prometheus prometheus-alertmanager \
         --config.file=/etc/novaops/alertmanager.yml --storage.path=/alertmanager --cluster.listen-address=
     run "$PREFIX-prometheus" prometheus -- novaops-run prometheus prometheus \
-        --config.file=/etc/novaops/prometheus.yml --storage.tsdb.path=/prometheus --web.enable-lifecycle
+        --config.file=/etc/novaops/prometheus.yml --storage.tsdb.path=/prometheus
     run "$PREFIX-exporter" exporters -- novaops-run prometheus /usr/bin/prometheus-redis-exporter \
         --redis.password-file=/etc/novaops/valkey-passwords.json --web.listen-address=:9121
     wait_for "prometheus /-/ready" 30 2 dx "$PREFIX-prometheus" curl -fsS http://127.0.0.1:9090/-/ready

@@ -3,6 +3,7 @@ fixed fake outputs, and read what it registered."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pulumi
@@ -57,6 +58,7 @@ class RecordingMocks(_Recording):
         outputs = dict(rec.inputs)
         if rec.type == "random:index/randomPassword:RandomPassword":
             outputs["result"] = self.generated.setdefault(rec.name, f"pw{len(self.generated):02d}" + "x" * 28)
+            outputs["bcryptHash"] = fake_bcrypt(outputs["result"])
         elif rec.type == "tls:index/privateKey:PrivateKey":
             outputs.update(
                 publicKeyOpenssh=FAKE_PUBLIC_KEY, privateKeyOpenssh="-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n"
@@ -64,6 +66,11 @@ class RecordingMocks(_Recording):
         elif rec.type == "docker:index/image:Image":
             outputs["repoDigest"] = outputs["imageName"]
         return f"{rec.name}-id", outputs
+
+
+def fake_bcrypt(password: str) -> str:
+    """bcrypt-shaped (``$2b$``, 60 characters), derived from the password without containing it."""
+    return "$2b$12$" + hashlib.sha256(password.encode()).hexdigest()[:53]
 
 
 def configure(stack: str, values: dict[str, Any], secret_keys: list[str] = ()) -> None:

@@ -20,7 +20,7 @@ def test_a_workload_is_stopped_at_the_end_of_the_window():
 def test_rows_per_tier_and_overall(monkeypatch):
     seen = []
 
-    def fake_query(prometheus, expr, at):
+    def fake_query(prometheus, expr, at, login=None):
         seen.append(expr)
         if "histogram_quantile" in expr:
             scale = 1 if "0.5," in expr else 10

@@ -146,16 +146,13 @@ def test_network_resource_names_do_not_depend_on_the_number_of_docker_hosts():
 def test_secrets_are_secret_files_never_env():
     def verify(mocks, _):
         passwords = set(mocks.generated.values())
-        # 6 per Patroni tier (restapi, dcs among them), Valkey, NATS, etcd's root, Grafana's admin
-        assert len(mocks.of_type("random:index/randomPassword:RandomPassword")) == 4 * 6 + 1 + 1 + 1 + 1
+        # 6 per Patroni tier (restapi, dcs among them), Valkey, NATS, etcd's root, Grafana's admin,
+        # and the 4 web logins of Prometheus and Alertmanager (operator, prometheus, alertmanager, grafana)
+        assert len(mocks.of_type("random:index/randomPassword:RandomPassword")) == 4 * 6 + 1 + 1 + 1 + 1 + 4
         for c in mocks.containers():
-            env = " ".join(reveal(c.inputs.get("envs", [])))
-            assert not any(p in env for p in passwords), c.inputs["name"]
-            # command lines and health checks show in `docker inspect` and ps
-            argv = " ".join(
-                reveal(c.inputs.get("command", [])) + reveal(c.inputs.get("healthcheck", {}).get("tests", []))
-            )
-            assert not any(p in argv for p in passwords), c.inputs["name"]
+            shown = [*reveal(c.inputs.get("envs", [])), *reveal(c.inputs.get("command") or [])]
+            shown += reveal(c.inputs["healthcheck"])["tests"]  # what `docker inspect` and `ps` show
+            assert not any(p in arg for p in passwords for arg in shown), c.inputs["name"]
             for path, (up, secret) in uploads(c).items():
                 if any(p in up["content"] for p in passwords):
                     assert secret, f"{c.inputs['name']}:{path} holds a password in the clear"

@@ -290,7 +290,7 @@ def test_prometheus_down_is_a_problem_but_apis_are_still_read():
 def test_main_exit_codes_and_json(monkeypatch, capsys):
     src = FakeSources()
     monkeypatch.setattr(status, "stack_outputs", lambda stack: _outputs())
-    monkeypatch.setattr(status, "Sources", lambda timeout: src)
+    monkeypatch.setattr(status, "Sources", lambda timeout, login=None: src)
     assert status.main(["--stack", "t"]) == 0
     assert "healthy: 4 tiers" in capsys.readouterr().out
     assert status.main(["--stack", "t", "--json"]) == 0

@@ -112,7 +112,8 @@ class Ctx:
 
     def prometheus_query(self, query: str) -> list[dict]:
         host, port = self.endpoints.prometheus
-        return http_json(f"http://{host}:{port}/api/v1/query?query=" + urllib.parse.quote(query))["data"]["result"]
+        url = f"http://{host}:{port}/api/v1/query?query=" + urllib.parse.quote(query)
+        return http_json(url, auth=self.endpoints.monitoring_login)["data"]["result"]
 
     # -------------------------------------------------------------- alerts at the dev webhook receiver
 

@@ -63,6 +63,7 @@ class Endpoints:
     alertmanager: tuple[str, int] | None
     alert_receiver: tuple[str, int] | None
     outputs: dict[str, Any]
+    monitoring_login: tuple[str, str] | None = None  # Prometheus' and Alertmanager's operator
 
 
 def workload(engine: str) -> ModuleType:
@@ -91,6 +92,15 @@ def _monitoring(outputs: dict[str, Any], name: str) -> tuple[str, int] | None:
     return url.hostname, url.port
 
 
+def monitoring_login(outputs: dict[str, Any]) -> tuple[str, str] | None:
+    """(user, password) of the operator's login to Prometheus and Alertmanager (basic auth);
+    None for a stack without them or outputs read without their secrets."""
+    user, password = outputs.get("monitoringOperatorUser"), outputs.get("monitoringOperatorPassword")
+    if not user or not isinstance(password, str) or password == "[secret]":
+        return None
+    return user, password
+
+
 def from_outputs(outputs: dict[str, Any]) -> Endpoints:
     stack = outputs.get("stack")
     if not stack:
@@ -113,6 +123,7 @@ def from_outputs(outputs: dict[str, Any]) -> Endpoints:
         _monitoring(outputs, "alertmanager"),
         _monitoring(outputs, "alert-receiver"),
         outputs,
+        monitoring_login(outputs),
     )
 
 

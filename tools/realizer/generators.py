@@ -73,10 +73,10 @@ def random_password(inputs: dict, what: str) -> dict:
     result = random_string(inputs, what)
     out = {"result": result}
     try:
-        import bcrypt  # optional
+        import bcrypt  # in requirements.txt; without it the program's web logins refuse to render
 
         out["bcryptHash"] = bcrypt.hashpw(result.encode()[:72], bcrypt.gensalt()).decode()
-    except ImportError:  # pragma: no cover - bcrypt ships with the venv today
+    except ImportError:  # pragma: no cover - components.secrets.web_login names what is missing
         pass
     return out
 

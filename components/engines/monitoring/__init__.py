@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from components.kinds import Kind, Scrape, http_ready
+from components.member_files import config_path
+
+# The container's own web login for curl --netrc-file (files.py writes it; defined here because
+# files.py imports the model, which imports these kinds).
+WEB_NETRC = config_path("web.netrc")
 
 KINDS = (
     Kind(
@@ -11,7 +16,7 @@ KINDS = (
         role="monitoring",
         ports={"web": 9090},
         data_path="/prometheus",
-        healthcheck=http_ready(9090, "/-/ready"),
+        healthcheck=http_ready(9090, "/-/ready", WEB_NETRC),
         scrapes=(Scrape(port="web"),),
         min_memory_mb=128,
     ),
@@ -21,7 +26,7 @@ KINDS = (
         role="monitoring",
         ports={"web": 9093},
         data_path="/alertmanager",
-        healthcheck=http_ready(9093, "/-/ready"),
+        healthcheck=http_ready(9093, "/-/ready", WEB_NETRC),
         scrapes=(Scrape(port="web"),),
         min_memory_mb=32,
     ),

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import yaml
 
+from components.engines.monitoring import WEB_NETRC  # the same login for curl (health check)
 from components.member_files import MemberFiles, config_path
 from components.model import Service, Topology
 
@@ -18,6 +19,55 @@ SCRAPE_INTERVAL = "15s"
 PROBE_INTERVAL_S = 5
 PROBE_TIMEOUT_S = 2
 GRAFANA_PROVISIONING = "/etc/grafana/provisioning"
+
+# Basic auth of Prometheus' and Alertmanager's web servers (exporter-toolkit's --web.config.file).
+# Any user of a server may do all that server offers, so each client container has a user of its
+# own: a password lives only in the container that uses it, the operator's only in the stack
+# outputs and the operator's secrets file. Users other than the operator are named after the kind
+# that holds them.
+OPERATOR = "operator"
+WEB_USERS = {
+    "prometheus": (OPERATOR, "prometheus", "grafana"),  # prometheus: its self-scrape and health check
+    "alertmanager": (OPERATOR, "prometheus", "alertmanager"),  # prometheus: alerts and scrape; own health check
+}
+WEB_CONFIG = config_path("web.yml")  # bcrypt hashes only
+WEB_PASSWORD = config_path("web-password")  # the container's own login, for Prometheus' password_file
+
+
+def web_users(topology: Topology, server: str) -> tuple[str, ...]:
+    """Who may log in to ``server``'s web server: the operator and the clients this stack runs."""
+    return tuple(u for u in WEB_USERS[server] if u == OPERATOR or u in topology.monitoring)
+
+
+def all_web_users(topology: Topology) -> list[str]:
+    """Every web user of the servers this stack runs: one generated login each."""
+    return sorted({u for server in WEB_USERS if server in topology.monitoring for u in web_users(topology, server)})
+
+
+def web_secrets(topology: Topology, service: Service) -> dict[str, str]:
+    """label -> web user whose bcrypt hash (``hash:<user>``) or password (``password:<user>``)
+    ``service``'s files hold: its server's users, and the login it holds itself."""
+    needed = {f"hash:{u}": u for u in web_users(topology, service.kind.name)} if service.kind.name in WEB_USERS else {}
+    if any(service.kind.name in users for users in WEB_USERS.values()):
+        needed[f"password:{service.kind.name}"] = service.kind.name
+    return needed
+
+
+def _web_login() -> dict:
+    """Prometheus' login to a web server that asks for one (its own, Alertmanager's)."""
+    return {"username": "prometheus", "password_file": WEB_PASSWORD}
+
+
+def _web_files(topology: Topology, service: Service, secrets: Mapping[str, str]) -> dict[str, str]:
+    """web.yml with the server's users' hashes, and the container's own login (raw and as netrc)."""
+    user = service.kind.name
+    users = {u: secrets[f"hash:{u}"] for u in web_users(topology, user)}
+    password = secrets[f"password:{user}"]
+    return {
+        WEB_CONFIG: yaml.safe_dump({"basic_auth_users": users}, sort_keys=True),
+        WEB_PASSWORD: password,
+        WEB_NETRC: f"machine 127.0.0.1 login {user} password {password}\n",
+    }
 
 
 def _job(jobs: dict, name: str, path: str, **extra) -> dict:
@@ -42,6 +92,8 @@ def _scrape_via(topology: Topology, prometheus: Service, svc: Service, scrape, j
 def _scrape_direct(topology: Topology, prometheus: Service, svc: Service, scrape, jobs: dict) -> tuple[dict, str]:
     host, port = topology.endpoint(prometheus, svc, scrape.port)
     job = _job(jobs, scrape.job or svc.kind.name, scrape.path)
+    if svc.kind.name in WEB_USERS:  # its metrics sit behind its basic auth too
+        job["basic_auth"] = _web_login()
     if scrape.honor_labels:
         # The exposed series describe other services (the prober labels each probe with
         # the probed member's tier/service); the target's own group/role would mislabel them.
@@ -71,7 +123,9 @@ def prometheus_config(topology: Topology, prometheus: Service, alertmanager: Ser
     }
     if alertmanager is not None:
         host, port = topology.endpoint(prometheus, alertmanager, "web")
-        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [f"{host}:{port}"]}]}]}
+        config["alerting"] = {
+            "alertmanagers": [{"basic_auth": _web_login(), "static_configs": [{"targets": [f"{host}:{port}"]}]}]
+        }
         config["rule_files"] = [config_path("rules/*.yml")]
     return config
 
@@ -104,6 +158,7 @@ def service_files(topology: Topology, service: Service, secrets: Mapping[str, st
 
 def _prometheus(topology: Topology, prometheus: Service, secrets: Mapping[str, str]) -> MemberFiles:
     config = prometheus_config(topology, prometheus, topology.monitoring.get("alertmanager"))
+    web = _web_files(topology, prometheus, secrets)
     return MemberFiles(
         command=(
             "novaops-run",
@@ -111,15 +166,19 @@ def _prometheus(topology: Topology, prometheus: Service, secrets: Mapping[str, s
             "prometheus",
             f"--config.file={config_path('prometheus.yml')}",
             "--storage.tsdb.path=/prometheus",
-            "--web.enable-lifecycle",
+            # No --web.enable-lifecycle (/-/quit, /-/reload) nor --web.enable-admin-api: Ansible
+            # reloads with SIGHUP inside the container.
+            f"--web.config.file={WEB_CONFIG}",
         ),
-        files={config_path("prometheus.yml"): yaml.safe_dump(config, sort_keys=False)},
+        files={config_path("prometheus.yml"): yaml.safe_dump(config, sort_keys=False), **web},
+        secret_paths=frozenset(web),
     )
 
 
 def _alertmanager(topology: Topology, service: Service, secrets: Mapping[str, str]) -> MemberFiles:
     # Routing and receivers are applied by Ansible (alerting playbook); this is the bootable minimum.
     config = {"route": {"receiver": "null", "group_by": ["alertname", "tier"]}, "receivers": [{"name": "null"}]}
+    web = _web_files(topology, service, secrets)
     return MemberFiles(
         command=(
             "novaops-run",
@@ -128,8 +187,10 @@ def _alertmanager(topology: Topology, service: Service, secrets: Mapping[str, st
             f"--config.file={config_path('alertmanager.yml')}",
             "--storage.path=/alertmanager",
             "--cluster.listen-address=",
+            f"--web.config.file={WEB_CONFIG}",
         ),
-        files={config_path("alertmanager.yml"): yaml.safe_dump(config, sort_keys=False)},
+        files={config_path("alertmanager.yml"): yaml.safe_dump(config, sort_keys=False), **web},
+        secret_paths=frozenset(web),
     )
 
 
@@ -204,17 +265,20 @@ def _grafana(topology: Topology, grafana: Service, secrets: Mapping[str, str]) -
     from components import dashboards  # imported here: the dashboards read this module's names
 
     host, port = topology.endpoint(grafana, topology.monitoring["prometheus"], "web")
+    # The datasource file carries Grafana's Prometheus password (provisioning reads no secret
+    # file, only env vars, which would show in `docker inspect`): it is a secret file.
+    datasource = f"{GRAFANA_PROVISIONING}/datasources/novaops.yml"
     return MemberFiles(
         command=(),  # the official image's own entrypoint
         files={
             config_path("grafana-admin-password"): secrets["admin"],
-            f"{GRAFANA_PROVISIONING}/datasources/novaops.yml": dashboards.datasource_provisioning(
-                f"http://{host}:{port}", SCRAPE_INTERVAL
+            datasource: dashboards.datasource_provisioning(
+                f"http://{host}:{port}", SCRAPE_INTERVAL, ("grafana", secrets["password:grafana"])
             ),
             f"{GRAFANA_PROVISIONING}/dashboards/novaops.yml": dashboards.dashboard_provisioning(),
             **dashboards.dashboard_files(topology),
         },
-        secret_paths=frozenset({config_path("grafana-admin-password")}),
+        secret_paths=frozenset({config_path("grafana-admin-password"), datasource}),
         envs=(f"GF_SECURITY_ADMIN_PASSWORD__FILE={config_path('grafana-admin-password')}",),
         file_owner="472",  # the grafana user of the official image
     )

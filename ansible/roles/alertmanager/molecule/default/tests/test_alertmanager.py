@@ -7,6 +7,9 @@ import uuid
 testinfra_hosts = ["ansible://novaops-molecule-alertmanager"]
 
 AM = "http://127.0.0.1:9093"
+# prepare.yml's login: Alertmanager asks for basic auth on every path.
+CURL = "curl --netrc-file /etc/novaops/web.netrc"
+AMTOOL = f"amtool --alertmanager.url={AM} --http.config.file=/etc/novaops/amtool-http.yml"
 RECEIVER = "http://novaops-molecule-alert-receiver:9095"
 
 
@@ -24,12 +27,12 @@ def test_files(host):
 
 
 def test_config_loaded(host):
-    status = _json(host, f"curl -fsS {AM}/api/v2/status")
+    status = _json(host, f"{CURL} -fsS {AM}/api/v2/status")
     original = status["config"]["original"]
     for needle in ("dev-webhook", "routing_key_file", "api_url_file", "auth_password_file", "TierDown"):
         assert needle in original
     assert "molecule-throwaway" not in original
-    assert host.run(f"curl -fsS {AM}/-/ready").rc == 0
+    assert host.run(f"{CURL} -fsS {AM}/-/ready").rc == 0
 
 
 def test_routes(host):
@@ -49,18 +52,10 @@ def test_routes(host):
 def test_delivery_and_inhibition(host):
     tier = f"molecule-{uuid.uuid4().hex[:8]}"
     since = int(time.time()) - 5
-    host.check_output(
-        f"amtool --alertmanager.url={AM} alert add alertname=TierDown severity=page tier={tier} service={tier}"
-    )
-    host.check_output(
-        f"amtool --alertmanager.url={AM} alert add alertname=PatroniMemberDown severity=ticket"
-        f" tier={tier} service={tier}-1"
-    )
+    host.check_output(f"{AMTOOL} alert add alertname=TierDown severity=page tier={tier} service={tier}")
+    host.check_output(f"{AMTOOL} alert add alertname=PatroniMemberDown severity=ticket tier={tier} service={tier}-1")
     # Another tier: TierDown inhibits everything else in its own tier.
-    host.check_output(
-        f"amtool --alertmanager.url={AM} alert add alertname=MoleculeDelivery severity=info"
-        f" tier={tier}-b service=molecule"
-    )
+    host.check_output(f"{AMTOOL} alert add alertname=MoleculeDelivery severity=info tier={tier}-b service=molecule")
 
     deadline = time.monotonic() + 90
     got = []
@@ -71,10 +66,17 @@ def test_delivery_and_inhibition(host):
         time.sleep(3)
     assert any(a["labels"].get("tier") == f"{tier}-b" and a["status"] == "firing" for a in got), got
 
-    alerts = _json(host, f"curl -fsS -G {AM}/api/v2/alerts --data-urlencode 'filter=tier=\"{tier}\"'")
+    alerts = _json(host, f"{CURL} -fsS -G {AM}/api/v2/alerts --data-urlencode 'filter=tier=\"{tier}\"'")
     by_name = {a["labels"]["alertname"]: a for a in alerts}
     assert by_name["PatroniMemberDown"]["status"]["inhibitedBy"], by_name["PatroniMemberDown"]
     assert not by_name["TierDown"]["status"]["inhibitedBy"]
 
     metrics = host.check_output(f"curl -fsS {RECEIVER}/metrics")
     assert 'novaops_alert_receiver_received_total{alertname="MoleculeDelivery",status="firing"}' in metrics
+
+
+def test_a_silence_needs_the_login(host):
+    bare = host.run(f"amtool --alertmanager.url={AM} silence add alertname=Molecule -c molecule -d 1m")
+    assert bare.rc != 0 and "401" in bare.stderr + bare.stdout
+    silence = host.check_output(f"{AMTOOL} silence add alertname=Molecule -c molecule -d 1m").strip()
+    host.check_output(f"{AMTOOL} silence expire {silence}")

@@ -6,6 +6,7 @@ from pathlib import Path
 import yaml
 
 ROLE = Path(__file__).resolve().parents[3]
+NETRC = "/etc/novaops/web.netrc"  # prepare.yml's login: Prometheus asks for basic auth
 RULE_FILES = sorted((ROLE / "files" / "rules").glob("*.yml"))
 
 
@@ -19,7 +20,7 @@ def _rules_in_repo():
 
 
 def _get(host, path):
-    out = host.check_output(f"curl -fsS http://127.0.0.1:9090{path}")
+    out = host.check_output(f"curl -fsS --netrc-file {NETRC} http://127.0.0.1:9090{path}")
     return json.loads(out)["data"]
 
 
@@ -42,6 +43,14 @@ def test_every_rule_loaded(host):
 
 def test_reload_succeeded(host):
     assert _get(host, "/api/v1/status/runtimeinfo")["reloadConfigSuccess"] is True
+
+
+def test_lifecycle_is_off_and_a_login_is_required(host):
+    assert host.run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9090/api/v1/rules").stdout == "401"
+    quit_ = host.run(
+        f"curl -s -o /dev/null -w '%{{http_code}}' --netrc-file {NETRC} -X POST http://127.0.0.1:9090/-/quit"
+    )
+    assert quit_.stdout == "403", "the lifecycle API is off: the role reloads with SIGHUP"
 
 
 def test_promtool_unit_tests_pass(host):
