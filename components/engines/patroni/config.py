@@ -27,6 +27,18 @@ PG_MONITOR_USER = "monitor"
 RESTAPI_USER = "novaops"
 
 
+# The tier's etcd login is held back until etcd's auth is on before a Patroni member first starts:
+# given a login, Patroni 4.0.7 waits forever on an etcd whose auth is still off, because this etcd
+# answers "authentication is not enabled" without the "error" field Patroni matches
+# (patroni/patroni#3525). Until the etcd tier enables auth at its own bootstrap, the etcd_cluster
+# role leaves auth off (etcd_cluster_auth_enabled) and Patroni connects without a login.
+ETCD_LOGIN = False
+
+
+def _etcd_login(scope: str, password: str) -> dict[str, str]:
+    return {"username": dcs_user(scope), "password": password} if ETCD_LOGIN else {}
+
+
 def dcs_user(scope: str) -> str:
     """The tier's user in its etcd: one per Patroni tier, named after its scope (the etcd
     role grants it its own key prefix only, ansible/roles/etcd_cluster)."""
@@ -90,9 +102,7 @@ def patroni_yml(
         },
         # patronictl inside the member (recover-patroni-member.yml's reinit, operators) sends these.
         "ctl": {"authentication": {"username": RESTAPI_USER, "password": restapi_password}},
-        # Patroni logs in once etcd has auth enabled and tolerates "authentication is not enabled"
-        # before that (patroni/dcs/etcd3.py), so the etcd role may enable it after members start.
-        "etcd3": {"hosts": list(etcd_hosts), "username": dcs_user(scope), "password": dcs_password},
+        "etcd3": {"hosts": list(etcd_hosts), **_etcd_login(scope, dcs_password)},
         "bootstrap": {
             "dcs": {
                 "ttl": 30,
