@@ -1,10 +1,12 @@
 """Tenants reach only what they use: from inside each division host, every other container of the
 stack is tried on every port it declares, at every address it has on any network, and by its name.
 A division may reach only the client endpoints of the tiers it uses (a routed tier's router, else
-the tier's members); everything else must be unreachable. The expectation is derived here from
-the catalog (who uses what), independently of how the model lays out networks.
+the tier's members) and Prometheus, which scrapes it over a network the two share alone and which
+refuses a division without its login (test_monitoring_auth.py); everything else must be
+unreachable. The expectation is derived here from the catalog (who uses what), independently of
+how the model lays out networks.
 
-Prints the matrix (division x target: allowed/refused) and "0 of N forbidden attempts succeeded".
+Prints the matrix (division x target: allowed/refused) and "K of N forbidden targets reachable".
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ def client_endpoints(topo, division) -> set[str]:
     return out
 
 
+def scraped_by(topo) -> set[str]:
+    """Prometheus: its scrape of the division host is the one path back (authenticated)."""
+    prometheus = topo.monitoring.get("prometheus")
+    return {prometheus.container} if prometheus else set()
+
+
 def addresses(client: docker.DockerClient, container: str) -> list[str]:
     """The container's name and every IPv4 address it has on any network."""
     nets = client.containers.get(container).attrs["NetworkSettings"]["Networks"]
@@ -78,7 +86,7 @@ def reachability(client, topo, division) -> dict[str, tuple[bool, list[str]]]:
         if svc.container != me:
             plan[svc.container] = [(a, p.container) for a in addresses(client, svc.container) for p in svc.ports]
     results = attempts_from(client, me, [t for targets in plan.values() for t in targets])
-    allowed = client_endpoints(topo, division)
+    allowed = client_endpoints(topo, division) | scraped_by(topo)
     return {c: (c in allowed, [f"{a}:{p}" for a, p in targets if results[f"{a}:{p}"]]) for c, targets in plan.items()}
 
 
