@@ -17,7 +17,9 @@ MEMBERS = ["mol-pgbr-episodic-1"]
 
 
 def main() -> None:
-    pw = {k: secrets.token_urlsafe(18) for k in ("superuser", "replication", "rewind", "restapi", "dcs")}
+    pw = {k: secrets.token_urlsafe(18) for k in ("superuser", "replication", "rewind", "dcs")}
+    # The converge sends it to Patroni's REST API: both read it from the molecule ephemeral directory.
+    pw["restapi"] = sys.stdin.read().strip()
     files = {
         ETCD: {
             "/etc/novaops/etcd.yml": etcd_config.etcd_yml(
