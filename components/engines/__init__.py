@@ -40,7 +40,9 @@ INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # What a kind with a DCS (Kind.dcs_engine) adds to a part: the DCS tier's drills find its keys by it.
 DCS_CLIENT: dict[str, tuple[str, ...]] = {
-    "files": ("dcs_scope",),  # (topology, tier) -> the prefix its keys live under in the DCS
+    # (topology, tier) -> the scope its keys live under in the DCS; its own DCS user, that user's
+    # key prefix (its whole grant) and the tier secret with the user's password (DCS_SECRET)
+    "files": ("dcs_scope", "dcs_user", "dcs_prefix", "DCS_SECRET"),
 }
 
 

@@ -105,6 +105,12 @@ def _playbook(topology) -> list[dict]:
             ],
         ),
         _play(
+            "etcd",
+            "etcd",
+            [("etcd_cluster", ("defaults", "vars"))],
+            [_debug("etcd grants", "{{ etcd_cluster_grants }}")],
+        ),
+        _play(
             "router",
             "routers",
             [("pg_router", ("defaults", "vars"))],
@@ -224,3 +230,21 @@ def test_every_router_fronts_its_own_tiers_members(rendered):
         for m in tier.members:
             assert f"server {m.key} {m.container}:5432" in c["cfg"], c["cfg"]
     assert topology.tiers[PATRONI_TIER].router.container in config
+
+
+def test_every_etcd_user_gets_exactly_its_own_prefix(rendered):
+    """One user per Patroni tier on its own /novaops/<stack>-<tier>/, one per division using the
+    tier on /divisions/<division>/, nothing else (spelled out here, not taken from the code)."""
+    topology, results = rendered
+    grants = results["etcd grants"]
+    for tier in (t for t in topology.tiers.values() if t.engine.name == "etcd"):
+        patroni = [k for k, t in topology.tiers.items() if t.engine.name == "patroni" and tier.key in t.depends_on]
+        divisions = [d.key for d in topology.divisions.values() if tier.key in d.uses]
+        want = {f"patroni-dev-{k}": f"/novaops/dev-{k}/" for k in patroni}
+        want |= {f"division-{d}": f"/divisions/{d}/" for d in divisions}
+        for member in tier.members:
+            got = {g["user"]: g["prefix"] for g in grants[member.container]}
+            assert got == want, member.container
+        assert PATRONI_TIER in patroni and "novacore-runtime" in divisions and "tool-ecosystem" not in divisions
+        secrets = {g["tier"]: g["secret"] for g in grants[tier.members[0].container] if "tier" in g}
+        assert secrets == dict.fromkeys(patroni, "dcs"), "each Patroni tier's password is its own dcs secret"

@@ -225,7 +225,10 @@ def test_secret_from_config_is_accepted_when_secret():
         lambda k: k == "novaops:episodicSuperuser",
     )
     sources = {s.name: s.config_key for s in topo.tiers["episodic"].secrets}
-    assert sources == {"superuser": "novaops:episodicSuperuser", "replication": None, "rewind": None, "monitor": None}
+    assert sources == {
+        "superuser": "novaops:episodicSuperuser",
+        **{n: None for n in ("replication", "rewind", "monitor", "restapi", "dcs")},
+    }
 
 
 def test_program_registers_nothing_when_config_is_bad():

@@ -26,6 +26,8 @@ def _patroni(**overrides: object) -> dict:
         superuser_password="su-" + PW,
         replication_password="rep-" + PW,
         rewind_password="rw-" + PW,
+        restapi_password="api-" + PW,
+        dcs_password="dcs-" + PW,
         shared_preload_libraries=["age", "timescaledb"],
     )
     kwargs.update(overrides)
@@ -39,7 +41,8 @@ def test_patroni_core_fields() -> None:
     assert cfg["name"] == MEMBERS[0]
     assert cfg["etcd3"]["hosts"] == ["novaops-dev-etcd-1:2379", "novaops-dev-etcd-2:2379"]
     assert "etcd" not in cfg
-    assert cfg["restapi"] == {"listen": "0.0.0.0:8008", "connect_address": f"{MEMBERS[0]}:8008"}
+    assert cfg["restapi"]["listen"] == "0.0.0.0:8008"
+    assert cfg["restapi"]["connect_address"] == f"{MEMBERS[0]}:8008"
     pg = cfg["postgresql"]
     assert pg["listen"] == "0.0.0.0:5432"
     assert pg["connect_address"] == f"{MEMBERS[0]}:5432"
@@ -61,6 +64,18 @@ def test_patroni_authentication_and_hba() -> None:
     assert "host all all 0.0.0.0/0 scram-sha-256" in hba
     assert "host all all ::/0 scram-sha-256" in hba
     assert not any(line.endswith(" trust") or line.endswith(" md5") for line in hba)
+
+
+def test_patroni_rest_api_and_etcd_logins() -> None:
+    """Unsafe REST endpoints need basic auth, patronictl sends it, Patroni logs into etcd as its tier's user
+    once that login is no longer held back (pg_config.ETCD_LOGIN, patroni/patroni#3525)."""
+    cfg = _patroni()
+    login = {"username": pg_config.RESTAPI_USER, "password": "api-" + PW}
+    assert cfg["restapi"]["authentication"] == login
+    assert cfg["ctl"]["authentication"] == login
+    etcd = {k: cfg["etcd3"].get(k) for k in ("username", "password")}
+    want = {"username": "patroni-dev-episodic", "password": "dcs-" + PW}
+    assert etcd == (want if pg_config.ETCD_LOGIN else {"username": None, "password": None})
 
 
 def test_patroni_bootstrap() -> None:

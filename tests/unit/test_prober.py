@@ -134,8 +134,8 @@ def etcd_server():
             def log_message(self, *a):
                 pass
 
-            def do_POST(self):
-                seen.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            def do_GET(self):
+                seen.append((self.command, self.path))
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(data)))
@@ -173,12 +173,16 @@ def test_nats_probe_needs_an_accepted_connect(tcp_server):
     nats_probe.probe(target("nats", async_port, user="nova", password="pw"), 2)
 
 
-def test_etcd_probe_is_a_range_read(etcd_server):
-    port, seen = etcd_server(200, {"header": {"cluster_id": "1", "revision": "7"}, "count": "0"})
+def test_etcd_probe_reads_health_without_credentials(etcd_server):
+    """/health needs no etcd user (auth on); it is false without a leader or quorum."""
+    port, seen = etcd_server(200, {"health": "true", "reason": ""})
     etcd_probe.probe(target("etcd", port), 2)
-    assert seen == [("/v3/kv/range", {"key": etcd_probe.PROBE_KEY, "count_only": True})]
-    port, _ = etcd_server(503, {"error": "etcdserver: no leader"})
-    with pytest.raises(prober.ProbeFailed, match="HTTP 503.*no leader"):
+    assert seen == [("GET", "/health")]
+    port, _ = etcd_server(503, {"health": "false", "reason": "RAFT NO LEADER"})
+    with pytest.raises(prober.ProbeFailed, match="HTTP 503.*NO LEADER"):
+        etcd_probe.probe(target("etcd", port), 2)
+    port, _ = etcd_server(200, {"health": "false", "reason": "ALARM NOSPACE"})
+    with pytest.raises(prober.ProbeFailed, match="not healthy.*NOSPACE"):
         etcd_probe.probe(target("etcd", port), 2)
 
 
@@ -369,7 +373,7 @@ def _free_port() -> int:
 
 
 def test_script_serves_probe_metrics(tmp_path, etcd_server, tcp_server):
-    etcd_port, _ = etcd_server(200, {"header": {}})
+    etcd_port, _ = etcd_server(200, {"health": "true", "reason": ""})
     valkey_port = tcp_server(fake_valkey("pw"))
     config = tmp_path / "prober.json"
     config.write_text(

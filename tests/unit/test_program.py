@@ -146,8 +146,9 @@ def test_network_resource_names_do_not_depend_on_the_number_of_docker_hosts():
 def test_secrets_are_secret_files_never_env():
     def verify(mocks, _):
         passwords = set(mocks.generated.values())
-        # + 4 web logins of Prometheus and Alertmanager (operator, prometheus, alertmanager, grafana)
-        assert len(mocks.of_type("random:index/randomPassword:RandomPassword")) == 4 * 4 + 1 + 1 + 1 + 4
+        # 6 per Patroni tier (restapi, dcs among them), Valkey, NATS, etcd's root, Grafana's admin,
+        # and the 4 web logins of Prometheus and Alertmanager (operator, prometheus, alertmanager, grafana)
+        assert len(mocks.of_type("random:index/randomPassword:RandomPassword")) == 4 * 6 + 1 + 1 + 1 + 1 + 4
         for c in mocks.containers():
             shown = [*reveal(c.inputs.get("envs", [])), *reveal(c.inputs.get("command") or [])]
             shown += reveal(c.inputs["healthcheck"])["tests"]  # what `docker inspect` and `ps` show

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.kinds import Kind, Probe, Scrape
+from components.kinds import Kind, Probe, Scrape, http_ready
 
 KIND = Kind(
     name="etcd",
@@ -10,8 +10,13 @@ KIND = Kind(
     role="database",
     ports={"client": 2379, "peer": 2380},
     data_path="/var/lib/etcd",
-    healthcheck=("CMD", "etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"),
+    # /health, not `etcdctl endpoint health`: once auth is on, the latter fails without a user
+    # ("user name is empty"), while /health (leader, alarms, a quorum read) and /metrics stay open.
+    healthcheck=http_ready(2379, "/health"),
     scrapes=(Scrape(port="client"),),
+    # root: etcd's root user (operators, backups, the etcd_cluster role that enables auth).
+    # Each DCS client tier's user password is that tier's own secret (its Kind's DCS_SECRET).
+    secrets=("root",),
     odd_members=True,
     min_memory_mb=64,
     probe=Probe(port="client", protocol="etcd"),

@@ -20,7 +20,7 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
         clients = dcs_clients(topology, tier)
         keys = [t.key for t in clients]
         scopes = {t.key: part(t.engine.name, "files").dcs_scope(topology, t) for t in clients}
-        out.append(restic_restore_drill(tier.key, restored_scopes(scopes), load_tiers=keys[:1]))
+        out.append(restic_restore_drill(tier.key, restored_scopes(tier.key, scopes), load_tiers=keys[:1]))
         out.append(lose_member_drill(tier.key, lose_member(tier.key, keys)))
     return out
 
@@ -49,12 +49,13 @@ def lose_member(tier: str, clients: list[str]) -> Callable[[Ctx, Result], None]:
     )
 
 
-def restored_scopes(scopes: dict[str, str]) -> Callable[[Ctx, Result, Restored], None]:
+def restored_scopes(tier: str, scopes: dict[str, str]) -> Callable[[Ctx, Result, Restored], None]:
     """Every DCS client's scope (tier -> scope) must have keys in the restored snapshot."""
 
     def check(ctx: Ctx, result: Result, restored: Restored) -> None:
         out = restored.container.exec_run(
-            ["etcdctl", f"--endpoints=http://127.0.0.1:{KIND.ports['client']}", "get", "--prefix", "--keys-only", "/"]
+            ["etcdctl", f"--endpoints=http://127.0.0.1:{KIND.ports['client']}", "get", "--prefix", "--keys-only", "/"],
+            environment=root_login(ctx, tier),
         )
         keys = out.output.decode().split()
         missing = [t for t, scope in scopes.items() if not any(f"/{scope}/" in k for k in keys)]
@@ -65,3 +66,9 @@ def restored_scopes(scopes: dict[str, str]) -> Callable[[Ctx, Result, Restored],
         )
 
     return check
+
+
+def root_login(ctx: Ctx, tier: str) -> dict[str, str]:
+    """etcdctl's environment as root: a snapshot keeps its auth store (auth on, users), so the
+    restored cluster wants root too. In the environment, never on the command line."""
+    return {"ETCDCTL_USER": "root", "ETCDCTL_PASSWORD": ctx.outputs["tierSecrets"][tier]["root"]}

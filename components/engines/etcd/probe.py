@@ -1,4 +1,8 @@
-"""novaops-prober's etcd probe: POST /v3/kv/range, a linearizable read, so it needs a raft quorum.
+"""novaops-prober's etcd probe: GET /health, which answers true only with a leader, no alarm and
+a quorum read committed, so it needs a raft quorum.
+
+/health rather than a key range: with etcd's auth on, a range needs a user, while /health is
+served without one (the prober holds no etcd credentials at all).
 
 Python 3 standard library only: the exporters image runs it beside the prober as
 ``novaops_probe_etcd.py`` (components/engines/probing.py says what a probe module defines).
@@ -6,7 +10,6 @@ Python 3 standard library only: the exporters image runs it beside the prober as
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 
@@ -16,25 +19,20 @@ except ModuleNotFoundError:  # the repository
     from components.engines.probing import ProbeFailed, Target
 
 PROTOCOL = "etcd"
-NEEDS = ()  # the probe reads without authenticating
-PROBE_KEY = base64.b64encode(b"/novaops/prober").decode()
+NEEDS = ()  # /health is served without authentication
+HEALTH_PATH = "/health"
 
 
 def probe(t: Target, timeout: float) -> None:
     conn = http.client.HTTPConnection(t.host, t.port, timeout=timeout)
     try:
-        # Range requests are linearizable unless asked otherwise: the member needs its leader and a quorum.
-        conn.request(
-            "POST",
-            "/v3/kv/range",
-            body=json.dumps({"key": PROBE_KEY, "count_only": True}),
-            headers={"Content-Type": "application/json"},
-        )
+        conn.request("GET", HEALTH_PATH)
         resp = conn.getresponse()
         body = resp.read(1 << 20)
     finally:
         conn.close()
     if resp.status != 200:
-        raise ProbeFailed(f"range answered HTTP {resp.status}: {body[:120].decode(errors='replace')}")
-    if "header" not in json.loads(body or b"{}"):
-        raise ProbeFailed("range answer without a header")
+        raise ProbeFailed(f"/health answered HTTP {resp.status}: {body[:120].decode(errors='replace')}")
+    answer = json.loads(body or b"{}")
+    if answer.get("health") != "true":
+        raise ProbeFailed(f"/health: not healthy ({answer.get('reason') or answer})")

@@ -22,6 +22,28 @@ PG_SUPERUSER = "postgres"
 PG_REPLICATION_USER = "replicator"
 PG_REWIND_USER = "rewind"
 PG_MONITOR_USER = "monitor"
+# Basic-auth user of Patroni's unsafe REST endpoints (PATCH /config, POST /switchover, /restart, ...):
+# Ansible, the drills and patronictl log in as it; GET health checks (HAProxy, status) stay open.
+RESTAPI_USER = "novaops"
+
+
+# The tier's etcd login is held back until etcd's auth is on before a Patroni member first starts:
+# given a login, Patroni 4.0.7 waits forever on an etcd whose auth is still off, because this etcd
+# answers "authentication is not enabled" without the "error" field Patroni matches
+# (patroni/patroni#3525). Until the etcd tier enables auth at its own bootstrap, the etcd_cluster
+# role leaves auth off (etcd_cluster_auth_enabled) and Patroni connects without a login.
+ETCD_LOGIN = False
+
+
+def _etcd_login(scope: str, password: str) -> dict[str, str]:
+    return {"username": dcs_user(scope), "password": password} if ETCD_LOGIN else {}
+
+
+def dcs_user(scope: str) -> str:
+    """The tier's user in its etcd: one per Patroni tier, named after its scope (the etcd
+    role grants it its own key prefix only, ansible/roles/etcd_cluster)."""
+    return f"patroni-{scope}"
+
 
 # Internal docker bridges only; host ports are published on 127.0.0.1 alone.
 PG_HBA = [
@@ -45,10 +67,13 @@ def patroni_yml(
     superuser_password: str,
     replication_password: str,
     rewind_password: str,
+    restapi_password: str,
+    dcs_password: str,
     shared_preload_libraries: list[str],
     parameters: dict[str, str | int] | None = None,
 ) -> str:
-    """patroni.yml for one member; ``etcd_hosts`` are ``host:port`` client endpoints (etcd3 DCS)."""
+    """patroni.yml for one member; ``etcd_hosts`` are ``host:port`` client endpoints (etcd3 DCS),
+    logged into as the tier's own etcd user (``dcs_password``)."""
     pg_parameters: dict[str, str | int] = {
         "wal_level": "replica",
         "hot_standby": "on",
@@ -73,8 +98,11 @@ def patroni_yml(
         "restapi": {
             "listen": f"0.0.0.0:{api_port}",
             "connect_address": f"{member}:{api_port}",
+            "authentication": {"username": RESTAPI_USER, "password": restapi_password},
         },
-        "etcd3": {"hosts": list(etcd_hosts)},
+        # patronictl inside the member (recover-patroni-member.yml's reinit, operators) sends these.
+        "ctl": {"authentication": {"username": RESTAPI_USER, "password": restapi_password}},
+        "etcd3": {"hosts": list(etcd_hosts), **_etcd_login(scope, dcs_password)},
         "bootstrap": {
             "dcs": {
                 "ttl": 30,

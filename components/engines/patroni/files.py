@@ -20,6 +20,18 @@ def patroni_scope(topology: Topology, tier: Tier) -> str:
 
 # The engine interface's name for it: the prefix a DCS client's keys live under in its DCS tier.
 dcs_scope = patroni_scope
+# The tier secret holding its DCS user's password (Kind.secrets).
+DCS_SECRET = "dcs"
+
+
+def dcs_user(topology: Topology, tier: Tier) -> str:
+    """The tier's own user in its DCS tier (patroni.yml's etcd3.username)."""
+    return config.dcs_user(patroni_scope(topology, tier))
+
+
+def dcs_prefix(topology: Topology, tier: Tier) -> str:
+    """Every key Patroni keeps for the tier: /<namespace>/<scope>/ (its DCS user's whole grant)."""
+    return f"/{config.PATRONI_NAMESPACE.strip('/')}/{patroni_scope(topology, tier)}/"
 
 
 def dcs_tier(topology: Topology, tier: Tier) -> Tier:
@@ -48,6 +60,8 @@ def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mappi
                 superuser_password=secrets["superuser"],
                 replication_password=secrets["replication"],
                 rewind_password=secrets["rewind"],
+                restapi_password=secrets["restapi"],
+                dcs_password=secrets["dcs"],
                 shared_preload_libraries=preload,
             ),
             config_path("bootstrap.sql"): config.bootstrap_sql(

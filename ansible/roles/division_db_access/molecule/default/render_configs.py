@@ -33,6 +33,8 @@ print(
                     superuser_password=s["superuser"],
                     replication_password=s["replication"],
                     rewind_password=s["rewind"],
+                    restapi_password=s.get("restapi", "molecule-restapi"),
+                    dcs_password=s.get("dcs", "molecule-dcs"),
                     shared_preload_libraries=[],
                 ),
                 "bootstrap.sql": pg_config.bootstrap_sql(database="nova", extensions=[]),

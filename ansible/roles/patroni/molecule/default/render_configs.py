@@ -35,6 +35,8 @@ for tier, members in req["tiers"].items():
                 superuser_password=secrets["superuser"],
                 replication_password=secrets["replication"],
                 rewind_password=secrets["rewind"],
+                restapi_password=secrets.get("restapi", "molecule-restapi"),
+                dcs_password=secrets.get("dcs", "molecule-dcs"),
                 shared_preload_libraries=[],
             ),
             "/etc/novaops/bootstrap.sql": pg_config.bootstrap_sql(database=APP_DATABASE, extensions=[]),

@@ -17,7 +17,9 @@ MEMBERS = ["mol-pgbr-episodic-1"]
 
 
 def main() -> None:
-    pw = {k: secrets.token_urlsafe(18) for k in ("superuser", "replication", "rewind")}
+    pw = {k: secrets.token_urlsafe(18) for k in ("superuser", "replication", "rewind", "dcs")}
+    # The converge sends it to Patroni's REST API: both read it from the molecule ephemeral directory.
+    pw["restapi"] = sys.stdin.read().strip()
     files = {
         ETCD: {
             "/etc/novaops/etcd.yml": etcd_config.etcd_yml(
@@ -37,6 +39,8 @@ def main() -> None:
                 superuser_password=pw["superuser"],
                 replication_password=pw["replication"],
                 rewind_password=pw["rewind"],
+                restapi_password=pw["restapi"],
+                dcs_password=pw["dcs"],
                 shared_preload_libraries=[],
             ),
             "/etc/novaops/bootstrap.sql": pg_config.bootstrap_sql(database="nova", extensions=[]),

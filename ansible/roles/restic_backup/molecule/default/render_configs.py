@@ -57,7 +57,16 @@ def main() -> None:
     # cluster block is cut; the client side (listen, auth, JetStream store) is the rendered one.
     files[NATS] = {"/etc/novaops/nats.conf": nats[: nats.index("cluster {")]}
     json.dump(
-        {"files": files, "secrets": {"working": {"password": valkey_pw}, "streams": {"password": nats_pw}}}, sys.stdout
+        {
+            "files": files,
+            # etcd's root: restic's etcd script logs in as root (accepted while etcd's auth is off).
+            "secrets": {
+                "working": {"password": valkey_pw},
+                "streams": {"password": nats_pw},
+                "coordination": {"root": secrets.token_urlsafe(18)},
+            },
+        },
+        sys.stdout,
     )
 
 

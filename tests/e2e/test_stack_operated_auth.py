@@ -1,0 +1,148 @@
+"""Authenticated control planes on the converged stack: Patroni's REST API is out of every division's
+reach (segmented networks) and, from the operator's machine, refuses PATCH /config, POST /switchover
+and POST /restart without credentials or with wrong ones (401) and lets the operator in. etcd's
+refusal of unauthenticated reads and writes from a division host is held back with etcd's auth
+(see ETCD_AUTH_HELD_BACK). Runs after test_stack_operated.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+
+import pytest
+
+from tests.e2e.conftest import STACK, needs_converge, patroni_tiers
+from tests.e2e.test_stack_operated import host
+
+pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
+
+ETCD_TIER = "coordination"
+EVERYTHING = {"key": base64.b64encode(b"/").decode(), "range_end": base64.b64encode(b"\0").decode()}
+
+
+def _division_using(stack, tier: str) -> str:
+    """A division host whose catalog `uses` names ``tier`` (the one that may reach it)."""
+    from components.model import build_topology
+    from components.stack_files import load_stack_file
+
+    topology = build_topology(stack.name, load_stack_file(stack.name))
+    return next(d.service.container for d in topology.divisions.values() if tier in d.uses)
+
+
+def _curl(division, method: str, url: str, body: dict | None = None, *, auth: str | None = None, headers=()) -> tuple:
+    """(HTTP status, body) of a request sent from the division host. Test-only credentials reach
+    curl through its stdin config (-K -), not its argv."""
+    config = f'user = "{auth}"\n' if auth else ""
+    args = ["curl", "-sS", "-K", "-", "-X", method, "-o", "/dev/stdout", "-w", "\\n%{http_code}", url]
+    for h in headers:
+        args += ["-H", h]
+    if body is not None:
+        args += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
+    out = division.check_output(f"printf %s {shlex.quote(config)} | {shlex.join(args)}")
+    text, _, code = out.rpartition("\n")
+    return int(code), text
+
+
+def _etcd(stack) -> str:
+    first = next(iter(stack.members(ETCD_TIER).values()))
+    return f"http://{first['container']}:2379"
+
+
+ETCD_AUTH_HELD_BACK = pytest.mark.skip(
+    reason="etcd auth held back: Patroni 4.0.7 cannot start with a login while etcd's auth is off "
+    "(patroni/patroni#3525); on once the etcd tier enables auth at bootstrap"
+)
+
+
+@ETCD_AUTH_HELD_BACK
+def test_etcd_refuses_unauthenticated_reads_and_writes(stack, converged):
+    division = host(stack, _division_using(stack, ETCD_TIER))
+    code, text = _curl(division, "POST", f"{_etcd(stack)}/v3/kv/range", EVERYTHING)
+    assert "user name is empty" in text and '"kvs"' not in text, (code, text)
+    put = {"key": base64.b64encode(b"/novaops/intruder").decode(), "value": base64.b64encode(b"x").decode()}
+    code, text = _curl(division, "POST", f"{_etcd(stack)}/v3/kv/put", put)
+    assert "user name is empty" in text and '"header"' not in text, (code, text)
+
+
+@ETCD_AUTH_HELD_BACK
+def test_etcd_lets_the_operator_in(stack, converged):
+    division = host(stack, _division_using(stack, ETCD_TIER))
+    login = {"name": "root", "password": stack.secret(ETCD_TIER, "root")}
+    code, text = _curl(division, "POST", f"{_etcd(stack)}/v3/auth/authenticate", login)
+    assert code == 200, text
+    token = json.loads(text)["token"]
+    code, text = _curl(division, "POST", f"{_etcd(stack)}/v3/kv/range", EVERYTHING, headers=[f"Authorization: {token}"])
+    keys = [base64.b64decode(kv["key"]).decode() for kv in json.loads(text).get("kvs", [])]
+    assert code == 200 and any(k.startswith(f"/novaops/{STACK}-") for k in keys), text
+
+
+def _operator_http(port: int, method: str, path: str, body: dict | None = None, auth: str | None = None) -> tuple:
+    """(HTTP status, body) of a request from the operator's machine to a published port on loopback."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    if body is not None:
+        request.data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+UNSAFE = (
+    ("PATCH", "/config", {"ttl": 30}),
+    ("POST", "/switchover", {"leader": "nobody"}),
+    ("POST", "/restart", {"role": "nobody"}),
+)
+
+
+def _patroni_port(stack, tier: str) -> int:
+    return stack.port(tier, next(iter(stack.members(tier))), "patroni")
+
+
+@pytest.mark.parametrize("tier", patroni_tiers())
+def test_patroni_members_are_out_of_every_divisions_reach(stack, converged, tier):
+    """Divisions reach a Patroni tier only through its router: the REST API does not even resolve."""
+    api = f"http://{next(iter(stack.members(tier).values()))['container']}:8008"
+    for division in sorted(_divisions(stack)):
+        run = host(stack, division).run(f"curl -sS -m 5 -o /dev/null -X PATCH {api}/config")
+        assert run.rc in (6, 7, 28), (division, tier, run.rc, run.stderr)  # resolve, connect, timeout
+
+
+@pytest.mark.parametrize("tier", patroni_tiers())
+def test_patroni_refuses_unsafe_calls_without_credentials(stack, converged, tier):
+    port = _patroni_port(stack, tier)
+    for method, path, body in UNSAFE:
+        code, text = _operator_http(port, method, path, body)
+        assert code == 401, (tier, method, path, code, text)
+    code, text = _operator_http(port, "PATCH", "/config", {"ttl": 30}, auth="novaops:wrong")
+    assert code == 401, ("a wrong password", code, text)
+
+
+@pytest.mark.parametrize("tier", patroni_tiers())
+def test_patroni_lets_the_operator_in(stack, converged, tier):
+    port = _patroni_port(stack, tier)
+    auth = f"novaops:{stack.secret(tier, 'restapi')}"
+    code, text = _operator_http(port, "GET", "/config")
+    ttl = json.loads(text)["ttl"]
+    # The same ttl: allowed and changes nothing.
+    code, text = _operator_http(port, "PATCH", "/config", {"ttl": ttl}, auth=auth)
+    assert code == 200, (code, text)
+    # Past authentication, refused on their merits (no such leader, no member of that role): not 401.
+    for path, body in (("/switchover", {"leader": "nobody"}), ("/restart", {"role": "nobody"})):
+        code, text = _operator_http(port, "POST", path, body, auth=auth)
+        assert code not in (401, 403) and code >= 400, (path, code, text)
+
+
+def _divisions(stack) -> list[str]:
+    from components.model import build_topology
+    from components.stack_files import load_stack_file
+
+    topology = build_topology(stack.name, load_stack_file(stack.name))
+    return [d.service.container for d in topology.divisions.values()]
