@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from components.engines import part
-from components.model import Service, Tier, Topology, build_topology
+from components.model import Service, Tier, Topology, build_topology, dcs_client_secret
 from components.stack_files import load_stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,26 +63,22 @@ def _tier_vars(topology: Topology, tier: Tier) -> dict[str, Any]:
     }
     if tier.router:
         tv["novaops_tier_router"] = tier.router.container
-    clients = dcs_clients(topology, tier)
+    clients = topology.dcs_clients(tier)
     if clients:
-        tv["novaops_tier_dcs_clients"] = [_dcs_login(topology, c) for c in clients]
+        tv["novaops_tier_dcs_clients"] = [_dcs_login(topology, tier, c) for c in clients]
     return tv
 
 
-def dcs_clients(topology: Topology, tier: Tier) -> list[Tier]:
-    """The tiers that keep their keys in ``tier`` (its engine is their DCS engine, and a dependency)."""
-    return [t for t in topology.tiers.values() if t.engine.dcs_engine == tier.engine.name and tier.key in t.depends_on]
-
-
-def _dcs_login(topology: Topology, client: Tier) -> dict[str, str]:
+def _dcs_login(topology: Topology, dcs: Tier, client: Tier) -> dict[str, str]:
     """What the DCS tier's role creates for a client: its user, limited to its prefix; the password
-    is the client tier's secret ``secret`` (novaops_tier_secrets, secrets.yml)."""
+    is the DCS tier's secret ``secret`` (novaops_tier_secrets, secrets.yml)."""
     files = part(client.engine.name, "files")
     return {
-        "tier": client.key,
+        "tier": dcs.key,
+        "client": client.key,
         "user": files.dcs_user(topology, client),
         "prefix": files.dcs_prefix(topology, client),
-        "secret": files.DCS_SECRET,
+        "secret": dcs_client_secret(client.key),
     }
 
 

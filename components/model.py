@@ -147,6 +147,17 @@ class Topology:
     def network(self, service: Service, key: str) -> Network:
         return self.networks[(service.docker_host, key)]
 
+    def dcs_clients(self, tier: Tier) -> list[Tier]:
+        """The tiers that keep their keys in ``tier`` (its engine is their DCS engine, and a dependency)."""
+        return [t for t in self.tiers.values() if t.engine.dcs_engine == tier.engine.name and tier.key in t.depends_on]
+
+    def dcs_of(self, tier: Tier) -> Tier | None:
+        """The tier ``tier`` keeps its keys in (None: its engine needs no DCS)."""
+        for dep in tier.depends_on:
+            if self.tiers[dep].engine.name == tier.engine.dcs_engine:
+                return self.tiers[dep]
+        return None
+
     def shares_network(self, a: Service, b: Service) -> bool:
         return a.docker_host == b.docker_host and bool(set(a.networks) & set(b.networks))
 
@@ -236,6 +247,19 @@ def _merge_tier(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
         else:
             merged[k] = v
     return merged
+
+
+def dcs_client_secret(client: str) -> str:
+    """The DCS tier's secret holding client tier ``client``'s DCS user password."""
+    return f"dcs-{client}"
+
+
+def _dcs_client_keys(specs: dict[str, dict[str, Any]], tkey: str) -> list[str]:
+    """The tiers that keep their keys in ``tkey``: its engine is their DCS engine, and a dependency."""
+    engine = specs[tkey]["engine"].name
+    return [
+        c for c, spec in specs.items() if spec["engine"].dcs_engine == engine and tkey in (spec.get("dependsOn") or [])
+    ]
 
 
 def build_topology(
@@ -441,21 +465,29 @@ class _Builder:
 
     # ---- secrets: generated unless a tier takes one from secret stack config
     def tier_secrets(self, specs: dict[str, dict[str, Any]]) -> dict[str, tuple[SecretSource, ...]]:
-        return {tkey: self._secrets_of(tkey, spec["engine"], spec.get("secrets") or {}) for tkey, spec in specs.items()}
+        return {
+            tkey: self._secrets_of(tkey, spec["engine"], spec.get("secrets") or {}, _dcs_client_keys(specs, tkey))
+            for tkey, spec in specs.items()
+        }
 
-    def _secrets_of(self, tkey: str, engine: Kind, given: Any) -> tuple[SecretSource, ...]:
+    def _secrets_of(self, tkey: str, engine: Kind, given: Any, clients: list[str]) -> tuple[SecretSource, ...]:
+        """The engine's secrets, plus (a DCS tier) one per client tier: its DCS user's password.
+
+        The DCS tier owns its clients' passwords so that it can create their users before any
+        client first starts (the client tiers are declared after it)."""
         problems, where = self.problems, self.where(tkey)
+        names = (*engine.secrets, *(dcs_client_secret(c) for c in clients))
         if not isinstance(given, dict):
             problems.add(f"{where}.secrets", "must be a map of secret name to {fromConfig: <key>}")
             given = {}
         for name in given:
-            if name not in engine.secrets:
+            if name not in names:
                 problems.add(
                     f"{where}.secrets.{name}",
-                    f"{engine.name} has no secret {name!r} (secrets: {', '.join(engine.secrets) or 'none'})",
+                    f"{engine.name} has no secret {name!r} (secrets: {', '.join(names) or 'none'})",
                 )
         sources = []
-        for name in engine.secrets:
+        for name in names:
             src = given.get(name)
             if src is None:
                 sources.append(SecretSource(name))

@@ -9,10 +9,11 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_tls as tls
 
+from components.engines import part
 from components.engines.monitoring.files import OPERATOR
 from components.hosts import BackupHost, DivisionHost, HostArgs
 from components.images import ImageSet, ImageSetArgs
-from components.model import PROJECT, Topology, build_topology
+from components.model import PROJECT, Topology, build_topology, dcs_client_secret
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.tiers import DatabaseTier, DatabaseTierArgs
 
@@ -107,6 +108,12 @@ def build_stack(topology: Topology) -> StackResult:
     tiers: dict[str, DatabaseTier] = {}
     for tier in topology.tiers.values():  # dependency order: a DCS tier before the tiers that use it
         deps = [networks] + [tiers[d] for d in tier.depends_on]
+        dcs = topology.dcs_of(tier)
+        borrowed = (
+            {part(tier.engine.name, "files").DCS_SECRET: tiers[dcs.key].secrets[dcs_client_secret(tier.key)]}
+            if dcs
+            else {}
+        )
         refs = images[tier.docker_host].refs
         tiers[tier.key] = DatabaseTier(
             tier.key,
@@ -117,6 +124,7 @@ def build_stack(topology: Topology) -> StackResult:
                 refs[tier.router.kind.image] if tier.router else None,
                 provider=providers[tier.docker_host],
                 depends_on=deps,
+                borrowed_secrets=borrowed,
             ),
         )
 

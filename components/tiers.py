@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -21,6 +21,9 @@ class DatabaseTierArgs:
     router_image: pulumi.Input[str] | None = None
     provider: pulumi.ProviderResource | None = None
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    # Secrets of other tiers its member files read, by the name they read them under (a DCS
+    # client's password, which its DCS tier owns so as to create the user before this tier starts).
+    borrowed_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
 
 
 class DatabaseTier(pulumi.ComponentResource):
@@ -30,11 +33,12 @@ class DatabaseTier(pulumi.ComponentResource):
         self.secrets: dict[str, pulumi.Output[str]] = {
             s.name: stack_secret(f"{tier.key}-{s.name}-password", s, self) for s in tier.secrets
         }
-        resolved = pulumi.Output.all(**self.secrets) if self.secrets else pulumi.Output.from_input({})
+        readable = {**self.secrets, **args.borrowed_secrets}
+        resolved = pulumi.Output.all(**readable) if readable else pulumi.Output.from_input({})
         self.containers = []
         member_files = part(tier.engine.name, "files").member_files
         for member in tier.members:
-            shape = member_files(topo, tier, member, placeholders(self.secrets))
+            shape = member_files(topo, tier, member, placeholders(readable))
             files = resolved.apply(lambda s, m=member: member_files(topo, tier, m, s))
             self.containers.append(
                 service_container(

@@ -1,8 +1,7 @@
 """Authenticated control planes on the converged stack: Patroni's REST API is out of every division's
 reach (segmented networks) and, from the operator's machine, refuses PATCH /config, POST /switchover
-and POST /restart without credentials or with wrong ones (401) and lets the operator in. etcd's
-refusal of unauthenticated reads and writes from a division host is held back with etcd's auth
-(see ETCD_AUTH_HELD_BACK). Runs after test_stack_operated.py."""
+and POST /restart without credentials or with wrong ones (401) and lets the operator in; etcd refuses
+a division host's unauthenticated reads and writes. Runs after test_stack_operated.py."""
 
 from __future__ import annotations
 
@@ -49,13 +48,6 @@ def _etcd(stack) -> str:
     return f"http://{first['container']}:2379"
 
 
-ETCD_AUTH_HELD_BACK = pytest.mark.skip(
-    reason="etcd auth held back: Patroni 4.0.7 cannot start with a login while etcd's auth is off "
-    "(patroni/patroni#3525); on once the etcd tier enables auth at bootstrap"
-)
-
-
-@ETCD_AUTH_HELD_BACK
 def test_etcd_refuses_unauthenticated_reads_and_writes(stack, converged):
     division = host(stack, _division_using(stack, ETCD_TIER))
     code, text = _curl(division, "POST", f"{_etcd(stack)}/v3/kv/range", EVERYTHING)
@@ -65,7 +57,6 @@ def test_etcd_refuses_unauthenticated_reads_and_writes(stack, converged):
     assert "user name is empty" in text and '"header"' not in text, (code, text)
 
 
-@ETCD_AUTH_HELD_BACK
 def test_etcd_lets_the_operator_in(stack, converged):
     division = host(stack, _division_using(stack, ETCD_TIER))
     login = {"name": "root", "password": stack.secret(ETCD_TIER, "root")}

@@ -246,5 +246,6 @@ def test_every_etcd_user_gets_exactly_its_own_prefix(rendered):
             got = {g["user"]: g["prefix"] for g in grants[member.container]}
             assert got == want, member.container
         assert PATRONI_TIER in patroni and "novacore-runtime" in divisions and "tool-ecosystem" not in divisions
-        secrets = {g["tier"]: g["secret"] for g in grants[tier.members[0].container] if "tier" in g}
-        assert secrets == dict.fromkeys(patroni, "dcs"), "each Patroni tier's password is its own dcs secret"
+        secrets = {g["client"]: (g["tier"], g["secret"]) for g in grants[tier.members[0].container] if "tier" in g}
+        want = {k: (tier.key, f"dcs-{k}") for k in patroni}
+        assert secrets == want, "each Patroni tier's password is the etcd tier's dcs-<client> secret"

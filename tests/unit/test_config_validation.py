@@ -227,7 +227,7 @@ def test_secret_from_config_is_accepted_when_secret():
     sources = {s.name: s.config_key for s in topo.tiers["episodic"].secrets}
     assert sources == {
         "superuser": "novaops:episodicSuperuser",
-        **{n: None for n in ("replication", "rewind", "monitor", "restapi", "dcs")},
+        **{n: None for n in ("replication", "rewind", "monitor", "restapi")},
     }
 
 

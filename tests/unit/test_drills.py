@@ -73,11 +73,9 @@ def test_a_second_valkey_and_patroni_tier_get_their_drills(no_stack, capsys):
 
 
 def test_the_etcd_tier_drills_watch_every_tier_that_keeps_its_keys_there():
-    from components.engines.etcd.drills import dcs_clients
-
     with catalog_replaced():
         topology = topology_tiers("dev")
-    clients = {t.key for t in dcs_clients(topology, topology.tiers["coordination"])}
+    clients = {t.key for t in topology.dcs_clients(topology.tiers["coordination"])}
     assert clients == {"episodic", "semantic", "graph", "temporal", PATRONI_TIER}
 
 

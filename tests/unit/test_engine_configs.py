@@ -67,15 +67,14 @@ def test_patroni_authentication_and_hba() -> None:
 
 
 def test_patroni_rest_api_and_etcd_logins() -> None:
-    """Unsafe REST endpoints need basic auth, patronictl sends it, Patroni logs into etcd as its tier's user
-    once that login is no longer held back (pg_config.ETCD_LOGIN, patroni/patroni#3525)."""
+    """Unsafe REST endpoints need basic auth, patronictl sends it, Patroni logs into etcd as its tier's user."""
     cfg = _patroni()
     login = {"username": pg_config.RESTAPI_USER, "password": "api-" + PW}
     assert cfg["restapi"]["authentication"] == login
     assert cfg["ctl"]["authentication"] == login
     etcd = {k: cfg["etcd3"].get(k) for k in ("username", "password")}
     want = {"username": "patroni-dev-episodic", "password": "dcs-" + PW}
-    assert etcd == (want if pg_config.ETCD_LOGIN else {"username": None, "password": None})
+    assert etcd == want
 
 
 def test_patroni_bootstrap() -> None:

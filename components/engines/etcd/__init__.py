@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.kinds import Kind, Probe, Scrape, http_ready
+from components.kinds import Kind, Probe, Scrape
 
 KIND = Kind(
     name="etcd",
@@ -10,12 +10,12 @@ KIND = Kind(
     role="database",
     ports={"client": 2379, "peer": 2380},
     data_path="/var/lib/etcd",
-    # /health, not `etcdctl endpoint health`: once auth is on, the latter fails without a user
-    # ("user name is empty"), while /health (leader, alarms, a quorum read) and /metrics stay open.
-    healthcheck=http_ready(2379, "/health"),
+    # /health (leader, alarms, a quorum read; open without a user, like /metrics) and auth on:
+    # the tiers that log in here start only once the bootstrap turned it on (images/etcd/etcd-ready)
+    healthcheck=("CMD", "etcd-ready", "2379"),
     scrapes=(Scrape(port="client"),),
-    # root: etcd's root user (operators, backups, the etcd_cluster role that enables auth).
-    # Each DCS client tier's user password is that tier's own secret (its Kind's DCS_SECRET).
+    # root: etcd's root user (operators, backups, the bootstrap and the etcd_cluster role). The
+    # tier also holds one secret per client tier, its DCS user's password (model.dcs_client_secret).
     secrets=("root",),
     odd_members=True,
     min_memory_mb=64,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from components.engines.render import yaml_text
 
 ETCD_DATA_DIR = "/var/lib/etcd"
@@ -23,3 +25,10 @@ def etcd_yml(*, member: str, members: list[str], client_port: int, peer_port: in
         "log-outputs": ["stderr"],
     }
     return yaml_text(config)
+
+
+def auth_json(root_password: str, users: list[dict[str, str]]) -> str:
+    """The members' auth bootstrap input (images/etcd/etcd-with-auth, etcd_auth.py bootstrap):
+    root's password and the users to create before auth goes on, each {user, prefix, password}
+    with readwrite on its prefix only."""
+    return json.dumps({"root_password": root_password, "users": users}, indent=2, sort_keys=True) + "\n"

@@ -17,7 +17,7 @@ from tools.drills.template import Drill, kill_member, lose_member_drill
 def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
     out = []
     for tier in tiers:
-        clients = dcs_clients(topology, tier)
+        clients = topology.dcs_clients(tier)
         keys = [t.key for t in clients]
         scopes = {t.key: part(t.engine.name, "files").dcs_scope(topology, t) for t in clients}
         out.append(restic_restore_drill(tier.key, restored_scopes(tier.key, scopes), load_tiers=keys[:1]))
@@ -28,11 +28,6 @@ def drills(topology: Topology, tiers: list[Tier]) -> list[Drill]:
 def archiving(tiers: list[Tier]) -> dict[str, Callable[[Ctx, str], int]]:
     """No tier archives continuously: its snapshot goes to the backup host when restic's job runs."""
     return {}
-
-
-def dcs_clients(topology: Topology, tier: Tier) -> list[Tier]:
-    """The tiers that keep their leader keys in ``tier`` (their DCS engine, among their dependencies)."""
-    return [t for t in topology.tiers.values() if t.engine.dcs_engine == tier.engine.name and tier.key in t.depends_on]
 
 
 def lose_member(tier: str, clients: list[str]) -> Callable[[Ctx, Result], None]:

@@ -28,9 +28,9 @@ KIND = Kind(
         # node exporter inside the member (images/postgres): its data volume's free space.
         Scrape(port="node", job="member-disk"),
     ),
-    # restapi: Patroni's REST API basic auth (unsafe endpoints); dcs: the tier's own user in its
-    # etcd tier (kept with the client tier: its member files need it, the etcd role reads it).
-    secrets=("superuser", "replication", "rewind", "monitor", "restapi", "dcs"),
+    # restapi: Patroni's REST API basic auth (unsafe endpoints). The tier's own etcd user password
+    # is a secret of its etcd tier (model.dcs_client_secret), handed to member_files as DCS_SECRET.
+    secrets=("superuser", "replication", "rewind", "monitor", "restapi"),
     min_memory_mb=128,
     extensions=("vector", "age", "timescaledb"),
     dcs_engine="etcd",

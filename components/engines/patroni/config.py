@@ -27,16 +27,16 @@ PG_MONITOR_USER = "monitor"
 RESTAPI_USER = "novaops"
 
 
-# The tier's etcd login is held back until etcd's auth is on before a Patroni member first starts:
-# given a login, Patroni 4.0.7 waits forever on an etcd whose auth is still off, because this etcd
-# answers "authentication is not enabled" without the "error" field Patroni matches
-# (patroni/patroni#3525). Until the etcd tier enables auth at its own bootstrap, the etcd_cluster
-# role leaves auth off (etcd_cluster_auth_enabled) and Patroni connects without a login.
-ETCD_LOGIN = False
-
-
 def _etcd_login(scope: str, password: str) -> dict[str, str]:
-    return {"username": dcs_user(scope), "password": password} if ETCD_LOGIN else {}
+    # The etcd tier creates this user and turns auth on at its bootstrap, before any member of
+    # this tier first starts: given a login, Patroni 4.0.7 waits forever on an etcd whose auth is
+    # still off (that etcd answers without the "error" field Patroni matches, patroni/patroni#3525).
+    return {"username": dcs_user(scope), "password": password}
+
+
+def dcs_login(scope: str, password: str) -> dict[str, str]:
+    """The tier's user in its etcd as the etcd tier creates it: {user, prefix (its whole grant), password}."""
+    return {"user": dcs_user(scope), "prefix": f"/{PATRONI_NAMESPACE.strip('/')}/{scope}/", "password": password}
 
 
 def dcs_user(scope: str) -> str:

@@ -20,7 +20,8 @@ def patroni_scope(topology: Topology, tier: Tier) -> str:
 
 # The engine interface's name for it: the prefix a DCS client's keys live under in its DCS tier.
 dcs_scope = patroni_scope
-# The tier secret holding its DCS user's password (Kind.secrets).
+# The key under which member_files receive the tier's DCS user password: a secret of its DCS
+# tier (model.dcs_client_secret), which creates the user before the tier first starts.
 DCS_SECRET = "dcs"
 
 
@@ -31,19 +32,11 @@ def dcs_user(topology: Topology, tier: Tier) -> str:
 
 def dcs_prefix(topology: Topology, tier: Tier) -> str:
     """Every key Patroni keeps for the tier: /<namespace>/<scope>/ (its DCS user's whole grant)."""
-    return f"/{config.PATRONI_NAMESPACE.strip('/')}/{patroni_scope(topology, tier)}/"
-
-
-def dcs_tier(topology: Topology, tier: Tier) -> Tier:
-    """The tier a Patroni tier keeps its leader key in (its DCS engine, among its dependencies)."""
-    for dep in tier.depends_on:
-        if topology.tiers[dep].engine.name == tier.engine.dcs_engine:
-            return topology.tiers[dep]
-    raise KeyError(f"tier {tier.key} has no {tier.engine.dcs_engine} dependency")
+    return config.dcs_login(patroni_scope(topology, tier), "")["prefix"]
 
 
 def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mapping[str, str]) -> MemberFiles:
-    dcs = dcs_tier(topology, tier)
+    dcs = topology.dcs_of(tier)
     dcs_hosts = ["%s:%d" % topology.endpoint(member, m, "client") for m in dcs.members]
     preload = sorted(PRELOAD[e] for e in tier.extensions if e in PRELOAD)
     return MemberFiles(
@@ -61,7 +54,7 @@ def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mappi
                 replication_password=secrets["replication"],
                 rewind_password=secrets["rewind"],
                 restapi_password=secrets["restapi"],
-                dcs_password=secrets["dcs"],
+                dcs_password=secrets[DCS_SECRET],
                 shared_preload_libraries=preload,
             ),
             config_path("bootstrap.sql"): config.bootstrap_sql(

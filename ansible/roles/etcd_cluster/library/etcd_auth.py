@@ -6,6 +6,13 @@ name grants readwrite on exactly its key prefix, no other users or roles, and au
 Users and roles are created before auth is enabled, so clients holding credentials (Patroni) go
 on working across the switch. Passwords travel on etcdctl's stdin and in its environment, never
 on a command line. Check mode reports what would change and changes nothing.
+
+The same file is the etcd members' bootstrap (images/etcd/etcd-with-auth runs
+``etcd_auth.py bootstrap AUTH_JSON ENDPOINT`` at container start): once the new cluster answers,
+it creates root and the users its DCS client tiers log in as, then enables auth, so that no client
+ever meets an etcd with auth off (Patroni 4.0.7 given a login waits forever on one,
+patroni/patroni#3525). Once auth is on it does nothing: the etcd_cluster role owns the users
+from then on (adds the divisions', prunes, resets passwords).
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import base64
 import json
 import os
 import subprocess
+import sys
+import time
 
 DOCUMENTATION = r"""
 module: etcd_auth
@@ -84,8 +93,9 @@ def read_state(ctl: Etcdctl) -> dict:
     return {"enabled": enabled, "users": users, "roles": roles}
 
 
-def plan(state: dict, users: list[dict], root_password: str, ctl: Etcdctl) -> list[tuple]:
-    """The etcdctl calls (args, stdin) that bring ``state`` to the wanted one, in a safe order."""
+def plan(state: dict, users: list[dict], root_password: str, ctl: Etcdctl, prune: bool = True) -> list[tuple]:
+    """The etcdctl calls (args, stdin) that bring ``state`` to the wanted one, in a safe order
+    (``prune``: delete users and roles not wanted)."""
     wanted = {u["user"]: u for u in users}
     steps: list[tuple] = []
     if ROOT not in state["roles"]:
@@ -97,9 +107,9 @@ def plan(state: dict, users: list[dict], root_password: str, ctl: Etcdctl) -> li
     for name, u in wanted.items():
         steps += _role_steps(name, u["prefix"], state["roles"].get(name))
         steps += _user_steps(name, u, state, ctl)
-    for name in sorted(set(state["users"]) - set(wanted) - {ROOT}):
+    for name in sorted(set(state["users"]) - set(wanted) - {ROOT}) if prune else ():
         steps.append((("user", "delete", name), None))
-    for name in sorted(set(state["roles"]) - set(wanted) - {ROOT}):
+    for name in sorted(set(state["roles"]) - set(wanted) - {ROOT}) if prune else ():
         steps.append((("role", "delete", name), None))
     if not state["enabled"]:
         steps.append((("auth", "enable"), None))
@@ -162,5 +172,33 @@ def main() -> None:
     module.exit_json(changed=bool(steps), actions=[" ".join(a) for a, _ in steps])
 
 
+def bootstrap(auth_file: str, endpoint: str, deadline_s: float = 600, interval_s: float = 2) -> int:
+    """Container start: retry until the cluster answers, then create what ``auth_file`` lists
+    ({root_password, users: [{user, password, prefix}]}) and enable auth; nothing if auth is on.
+    Never deletes. Members run it concurrently: a step another member did first fails, and the
+    next round reads the state again."""
+    with open(auth_file, encoding="utf-8") as f:
+        wanted = json.load(f)
+    ctl = Etcdctl(endpoint, wanted["root_password"], "5s")
+    deadline, last = time.monotonic() + deadline_s, ""
+    while time.monotonic() < deadline:
+        try:
+            state = read_state(ctl)
+            for args, stdin in (
+                [] if state["enabled"] else plan(state, wanted["users"], wanted["root_password"], ctl, prune=False)
+            ):
+                ctl.run(*args, stdin=stdin)
+                print(f"etcd-auth bootstrap: etcdctl {' '.join(args)}", flush=True)
+            print("etcd-auth bootstrap: auth is on", flush=True)
+            return 0
+        except EtcdError as exc:  # no quorum yet, or another member's step came first
+            last = str(exc)
+        time.sleep(interval_s)
+    print(f"etcd-auth bootstrap: gave up after {deadline_s:.0f} s: {last}", file=sys.stderr, flush=True)
+    return 1
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["bootstrap"] and len(sys.argv) == 4:
+        sys.exit(bootstrap(sys.argv[2], sys.argv[3]))
     main()

@@ -1,0 +1,1 @@
+../../ansible/roles/etcd_cluster/library/etcd_auth.py
