@@ -20,7 +20,12 @@ print(
                     client_port=2379,
                     peer_port=2380,
                     cluster_token="novaops-molecule-coordination",
-                )
+                ),
+                # The etcd tier creates the Patroni tier's user and turns auth on at its bootstrap.
+                "auth.json": etcd_config.auth_json(
+                    s.get("root", "molecule-root"),
+                    [pg_config.dcs_login("molecule-episodic", s.get("dcs", "molecule-dcs"))],
+                ),
             },
             pg: {
                 "patroni.yml": pg_config.patroni_yml(

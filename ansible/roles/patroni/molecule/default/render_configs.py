@@ -16,11 +16,15 @@ from components.engines.patroni.config import APP_DATABASE, PATRONI_NAMESPACE
 req = json.load(sys.stdin)
 stack, etcd, secrets = req["stack"], req["etcd"], req["secrets"]
 out: dict[str, dict[str, str]] = {}
+dcs_password = secrets.get("dcs", "molecule-dcs")
+# The etcd tier creates each Patroni tier's user and turns auth on at its bootstrap (auth.json).
+users = [pg_config.dcs_login(f"{stack}-{tier}", dcs_password) for tier in req["tiers"]]
 for member in etcd:
     out[member] = {
         "/etc/novaops/etcd.yml": etcd_config.etcd_yml(
             member=member, members=etcd, client_port=2379, peer_port=2380, cluster_token=f"{stack}-coordination"
-        )
+        ),
+        "/etc/novaops/auth.json": etcd_config.auth_json(secrets.get("root", "molecule-root"), users),
     }
 for tier, members in req["tiers"].items():
     for member in members:
@@ -36,7 +40,7 @@ for tier, members in req["tiers"].items():
                 replication_password=secrets["replication"],
                 rewind_password=secrets["rewind"],
                 restapi_password=secrets.get("restapi", "molecule-restapi"),
-                dcs_password=secrets.get("dcs", "molecule-dcs"),
+                dcs_password=dcs_password,
                 shared_preload_libraries=[],
             ),
             "/etc/novaops/bootstrap.sql": pg_config.bootstrap_sql(database=APP_DATABASE, extensions=[]),

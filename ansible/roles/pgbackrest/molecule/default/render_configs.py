@@ -17,14 +17,18 @@ MEMBERS = ["mol-pgbr-episodic-1"]
 
 
 def main() -> None:
-    pw = {k: secrets.token_urlsafe(18) for k in ("superuser", "replication", "rewind", "dcs")}
+    pw = {k: secrets.token_urlsafe(18) for k in ("superuser", "replication", "rewind", "dcs", "root")}
     # The converge sends it to Patroni's REST API: both read it from the molecule ephemeral directory.
     pw["restapi"] = sys.stdin.read().strip()
     files = {
         ETCD: {
             "/etc/novaops/etcd.yml": etcd_config.etcd_yml(
                 member=ETCD, members=[ETCD], client_port=2379, peer_port=2380, cluster_token="mol-pgbr"
-            )
+            ),
+            # The etcd tier creates the Patroni tier's user and turns auth on at its bootstrap.
+            "/etc/novaops/auth.json": etcd_config.auth_json(
+                pw["root"], [pg_config.dcs_login("mol-episodic", pw["dcs"])]
+            ),
         }
     }
     for member in MEMBERS:

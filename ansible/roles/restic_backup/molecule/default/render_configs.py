@@ -20,7 +20,7 @@ NATS = "mol-restic-streams-1"
 
 
 def main() -> None:
-    valkey_pw, nats_pw = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    valkey_pw, nats_pw, etcd_root = (secrets.token_urlsafe(18) for _ in range(3))
     files: dict[str, dict[str, str]] = {}
     for i, member in enumerate(VALKEY):
         files[member] = {
@@ -41,7 +41,9 @@ def main() -> None:
     files[ETCD] = {
         "/etc/novaops/etcd.yml": etcd_config.etcd_yml(
             member=ETCD, members=[ETCD], client_port=2379, peer_port=2380, cluster_token="mol-restic"
-        )
+        ),
+        # No client tier here: root only, auth on at the member's bootstrap.
+        "/etc/novaops/auth.json": etcd_config.auth_json(etcd_root, []),
     }
     nats = nats_config.nats_conf(
         member=NATS,
@@ -59,11 +61,11 @@ def main() -> None:
     json.dump(
         {
             "files": files,
-            # etcd's root: restic's etcd script logs in as root (accepted while etcd's auth is off).
+            # etcd's root: restic's etcd snapshot logs in as root.
             "secrets": {
                 "working": {"password": valkey_pw},
                 "streams": {"password": nats_pw},
-                "coordination": {"root": secrets.token_urlsafe(18)},
+                "coordination": {"root": etcd_root},
             },
         },
         sys.stdout,
