@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import subprocess
+import urllib.error
 import uuid
 
 import docker
@@ -20,10 +21,12 @@ LOCAL = "127.0.0.1"
 PG_TIERS = patroni_tiers()
 
 
-def http_json(port: int, path: str, body: dict | None = None, auth: tuple[str, str] | None = None) -> dict:
+def http_json(
+    port: int, path: str, body: dict | None = None, auth: tuple[str, str] | None = None, token: str | None = None
+) -> dict:
     """A service's HTTP-JSON API on the stack's address (POST when ``body`` is given); ``auth``:
-    a basic-auth login (Prometheus, Alertmanager)."""
-    return shared_http_json(f"http://{LOCAL}:{port}{path}", body, timeout=5, auth=auth)
+    a basic-auth login (Prometheus, Alertmanager); ``token``: an etcd auth token."""
+    return shared_http_json(f"http://{LOCAL}:{port}{path}", body, timeout=5, auth=auth, token=token)
 
 
 def test_every_declared_container_runs_healthy(stack):
@@ -270,12 +273,19 @@ def test_jetstream_publish_ack_and_read_on_another_node(stack):
 
 
 def test_etcd_put_get_and_members(stack):
+    """Auth is on from the tier's bootstrap: anonymous writes are refused, root's token gets in."""
     members = list(stack.members("coordination"))
+    port = stack.port("coordination", members[0], "client")
     key, value = base64.b64encode(b"/e2e/probe").decode(), base64.b64encode(b"ok").decode()
-    http_json(stack.port("coordination", members[0], "client"), "/v3/kv/put", {"key": key, "value": value})
-    got = http_json(stack.port("coordination", members[-1], "client"), "/v3/kv/range", {"key": key})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        http_json(port, "/v3/kv/put", {"key": key, "value": value})
+    assert b"user name is empty" in refused.value.read()
+    login = {"name": "root", "password": stack.secret("coordination", "root")}
+    token = http_json(port, "/v3/auth/authenticate", login)["token"]
+    http_json(port, "/v3/kv/put", {"key": key, "value": value}, token=token)
+    got = http_json(stack.port("coordination", members[-1], "client"), "/v3/kv/range", {"key": key}, token=token)
     assert base64.b64decode(got["kvs"][0]["value"]) == b"ok"
-    listing = http_json(stack.port("coordination", members[1], "client"), "/v3/cluster/member/list", {})
+    listing = http_json(stack.port("coordination", members[1], "client"), "/v3/cluster/member/list", {}, token=token)
     assert sorted(m["name"] for m in listing["members"]) == sorted(
         v["container"] for v in stack.members("coordination").values()
     )

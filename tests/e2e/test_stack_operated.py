@@ -130,7 +130,12 @@ def test_jetstream_streams_have_three_replicas(stack, converged):
 
 def test_etcd_members_healthy_with_one_leader(stack, converged):
     name = group_hosts(stack, "coordination")[0]
-    out = host(stack, name).check_output("etcdctl --endpoints=http://127.0.0.1:2379 endpoint status --cluster -w json")
+    # As root (auth is on), with the password the member holds (its auth.json): none in the command.
+    root = """python3 -c 'import json; print(json.load(open("/etc/novaops/auth.json"))["root_password"])'"""
+    out = host(stack, name).check_output(
+        f"ETCDCTL_USER=root ETCDCTL_PASSWORD=$({root}) etcdctl --endpoints=http://127.0.0.1:2379 "
+        "endpoint status --cluster -w json"
+    )
     import json
 
     status = json.loads(out)
