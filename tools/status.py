@@ -60,9 +60,15 @@ class Unreachable(Exception):
 class Sources:
     """Everything the status reads, behind one interface so the tests can fake it."""
 
-    def __init__(self, timeout: float, login: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, timeout: float, login: tuple[str, str] | None = None, secrets: dict[str, dict[str, str]] | None = None
+    ) -> None:
         self.timeout = timeout
         self.login = login  # the operator's (user, password) for Prometheus' basic auth
+        self.secrets = secrets or {}  # tier -> secret name -> value (the stack's tierSecrets)
+
+    def secret(self, tier: str, name: str) -> str | None:
+        return self.secrets.get(tier, {}).get(name)
 
     def http_json(self, url: str, body: dict | None = None, auth: tuple[str, str] | None = None) -> Any:
         try:
@@ -83,9 +89,9 @@ class Sources:
         except OSError as exc:
             raise Unreachable(f"{url}: {exc}") from exc
 
-    def native(self, kind: str, address: str) -> Any:
-        """The answer of a service that speaks no HTTP: its engine's status.query(address, timeout)."""
-        return engines.part(kind, "status").query(address, self.timeout)
+    def native(self, kind: str, address: str, password: str | None = None) -> Any:
+        """The answer of a service that speaks no HTTP: its engine's status.query(address, timeout, password)."""
+        return engines.part(kind, "status").query(address, self.timeout, password)
 
     def prometheus(self, base: str, query: str) -> list[dict]:
         url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": query})
@@ -364,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"status: no outputs for stack {args.stack!r}: {exc}", file=sys.stderr)
         return 2
     started = time.monotonic()
-    report = collect(outputs, Sources(args.timeout, monitoring_login(outputs)))
+    report = collect(outputs, Sources(args.timeout, monitoring_login(outputs), outputs.get("tierSecrets")))
     if args.json:
         print(json.dumps({**report.to_json(), "seconds": round(time.monotonic() - started, 2)}, indent=2))
     else:

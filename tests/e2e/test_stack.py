@@ -164,7 +164,13 @@ def valkey_client(stack, member):
 def test_valkey_primary_replicas_and_sentinels(stack):
     by_container = {v["container"]: k for k, v in stack.members("working").items()}
     first = next(iter(stack.members("working")))
-    sentinel = valkey.Valkey(host=LOCAL, port=stack.port("working", first, "sentinel"), socket_timeout=5)
+    password = stack.secret("working", "password")
+    anonymous = valkey.Valkey(host=LOCAL, port=stack.port("working", first, "sentinel"), socket_timeout=5)
+    with pytest.raises(valkey.exceptions.AuthenticationError):
+        anonymous.execute_command("SENTINEL", "MASTERS")
+    sentinel = valkey.Valkey(
+        host=LOCAL, port=stack.port("working", first, "sentinel"), password=password, socket_timeout=5
+    )
     master_name = f"{stack.name}-working"
     host, _ = eventually(lambda: sentinel.execute_command("SENTINEL", "get-master-addr-by-name", master_name), 30)
     primary = by_container[host.decode() if isinstance(host, bytes) else host]
@@ -183,7 +189,9 @@ def test_valkey_primary_replicas_and_sentinels(stack):
         assert replica.info("replication")["role"] == "slave"
         assert eventually(lambda: replica.get(key), 10) == b"hot"
     for member in stack.members("working"):
-        s = valkey.Valkey(host=LOCAL, port=stack.port("working", member, "sentinel"), socket_timeout=5)
+        s = valkey.Valkey(
+            host=LOCAL, port=stack.port("working", member, "sentinel"), password=password, socket_timeout=5
+        )
         master = eventually(lambda: {k: v for k, v in s.sentinel_master(master_name).items()}, 10)
         assert eventually(
             lambda: s.sentinel_master(master_name)["num-other-sentinels"] == 2,

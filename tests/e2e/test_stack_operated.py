@@ -95,7 +95,12 @@ def test_sentinels_have_quorum_and_primaries_refuse_writes_without_replicas(stac
 
     members = list(stack.members("working"))
     for member in members:
-        sentinel = valkey.Valkey(host="127.0.0.1", port=stack.port("working", member, "sentinel"), socket_timeout=5)
+        sentinel = valkey.Valkey(
+            host="127.0.0.1",
+            port=stack.port("working", member, "sentinel"),
+            password=stack.secret("working", "password"),
+            socket_timeout=5,
+        )
         assert sentinel.execute_command("SENTINEL", "CKQUORUM", f"{stack.name}-working").decode().startswith("OK")
         node = valkey.Valkey(
             host="127.0.0.1",

@@ -179,6 +179,8 @@ def test_sentinel_conf() -> None:
     monitor = lines.index(f"sentinel monitor dev-cache {MEMBERS[0]} 6379 2")
     assert lines.index("sentinel resolve-hostnames yes") < monitor  # must precede a hostname monitor
     assert f'sentinel auth-pass dev-cache "{PW}"' in lines
+    # Sentinel's own clients and its peers authenticate (the default user holds the tier password)
+    assert f'requirepass "{PW}"' in lines and f'sentinel sentinel-pass "{PW}"' in lines
     assert "sentinel down-after-milliseconds dev-cache 3000" in lines
     assert "sentinel failover-timeout dev-cache 6000" in lines
 

@@ -77,7 +77,7 @@ class FakeSources(status.Sources):
     """Healthy answers for the stack above; tests break them one at a time."""
 
     def __init__(self) -> None:
-        super().__init__(timeout=1)
+        super().__init__(timeout=1, secrets={"working": {"password": "working-pw"}, "cache": {"password": "cache-pw"}})
         self.http = {
             "http://127.0.0.1:18008/patroni": {"state": "running", "role": "primary"},
             "http://127.0.0.1:18009/patroni": {"state": "running", "role": "replica"},
@@ -110,6 +110,8 @@ class FakeSources(status.Sources):
             ],
         }
         self.sentinels = {f"127.0.0.1:{26378 + i}": copy.deepcopy(view) for i in (1, 2, 3)}
+        # Sentinel's default user holds its tier's password: each address expects that one.
+        self.sentinel_passwords = dict.fromkeys(self.sentinels, "working-pw")
         self.queries = {
             "novaops_probe_success": [{"metric": {"service": s}, "value": [0, "1"]} for s in SERVICES],
             status.PROBE_LATENCY: [{"metric": {"service": s}, "value": [0, "0.0021"]} for s in SERVICES],
@@ -140,8 +142,9 @@ class FakeSources(status.Sources):
             raise status.Unreachable(f"{url}: connection refused")
         return self.statuses[url]
 
-    def native(self, kind, address):
+    def native(self, kind, address, password=None):
         assert kind == "valkey", "only Sentinel speaks no HTTP"
+        assert password == self.sentinel_passwords.get(address), f"{address} is asked with its tier's password"
         if address not in self.sentinels:
             raise status.Unreachable(f"sentinel {address}: connection refused")
         return self.sentinels[address]
@@ -290,7 +293,7 @@ def test_prometheus_down_is_a_problem_but_apis_are_still_read():
 def test_main_exit_codes_and_json(monkeypatch, capsys):
     src = FakeSources()
     monkeypatch.setattr(status, "stack_outputs", lambda stack: _outputs())
-    monkeypatch.setattr(status, "Sources", lambda timeout, login=None: src)
+    monkeypatch.setattr(status, "Sources", lambda timeout, login=None, secrets=None: src)
     assert status.main(["--stack", "t"]) == 0
     assert "healthy: 4 tiers" in capsys.readouterr().out
     assert status.main(["--stack", "t", "--json"]) == 0
@@ -336,6 +339,7 @@ def _second_tiers(src: FakeSources) -> dict:
     cache, ledger = outputs["tiers"]["cache"]["members"], outputs["tiers"]["ledger"]["members"]
     containers = [m["container"] for m in cache.values()]
     for m in cache.values():
+        src.sentinel_passwords[m["sentinel"]] = "cache-pw"
         src.sentinels[m["sentinel"]] = {
             "name": "t-cache",
             "master": containers[0],

@@ -63,6 +63,11 @@ def sentinel_conf(
         "sentinel announce-hostnames yes",
         f"sentinel announce-ip {member}",
         f"sentinel announce-port {sentinel_port}",
+        # Sentinel's default user (operators, drills, status, novaload) holds the tier password, which
+        # Sentinels also log into each other with; divisions get discovery-only ACL users
+        # (ansible/roles/division_db_access). Unauthenticated clients get NOAUTH.
+        f"requirepass {dq(password)}",
+        f"sentinel sentinel-pass {dq(password)}",
         f"sentinel monitor {master_name} {primary} {valkey_port} {quorum}",
         f"sentinel auth-pass {master_name} {dq(password)}",
         f"sentinel down-after-milliseconds {master_name} {down_after_ms}",

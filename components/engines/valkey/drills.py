@@ -44,9 +44,8 @@ def master(ctx: Ctx, tier: str) -> str:
     endpoint = ctx.endpoints.tiers[tier]
     for host, port in endpoint.sentinels:
         try:
-            name, _ = valkey.Valkey(host=host, port=port, socket_timeout=3).execute_command(
-                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", endpoint.master_name
-            )
+            sentinel = valkey.Valkey(host=host, port=port, password=endpoint.password, socket_timeout=3)
+            name, _ = sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", endpoint.master_name)
             return name.decode()
         except Exception:
             continue

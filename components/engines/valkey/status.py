@@ -13,7 +13,7 @@ from tools.status import Sources, TierStatus, Unreachable
 DOWN = {"s_down", "o_down"}
 
 
-def query(address: str, timeout: float) -> dict:
+def query(address: str, timeout: float, password: str | None = None) -> dict:
     """One Sentinel's view: {"name", "master": host, "master_flags", "replicas": [{"host", "flags", "link", "offset"}]}.
 
     Reached through Sources.native(kind, address), so that the tests can answer for it.
@@ -22,7 +22,12 @@ def query(address: str, timeout: float) -> dict:
 
     host, port = address.rsplit(":", 1)
     client = valkey.Valkey(
-        host=host, port=int(port), socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+        host=host,
+        port=int(port),
+        password=password,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        decode_responses=True,
     )
     try:
         masters = client.sentinel_masters()
@@ -54,7 +59,9 @@ def read(src: Sources, tier: TierStatus, members: dict[str, dict]) -> None:
     views = {}
     for member in tier.services:
         try:
-            views[member.service] = src.native(KIND.name, members[member.service]["sentinel"])
+            views[member.service] = src.native(
+                KIND.name, members[member.service]["sentinel"], src.secret(tier.tier, "password")
+            )
         except Unreachable as exc:
             member.api = f"Sentinel unreachable ({exc})"
     if not views:

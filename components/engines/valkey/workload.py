@@ -59,7 +59,11 @@ class ValkeyClient:
 
         async def ask(host: str, port: int) -> tuple[str, int]:
             sentinel = valkey.Valkey(
-                host=host, port=port, socket_timeout=self.op_timeout, socket_connect_timeout=self.op_timeout
+                host=host,
+                port=port,
+                password=self.endpoint.password,
+                socket_timeout=self.op_timeout,
+                socket_connect_timeout=self.op_timeout,
             )
             try:
                 name, _port = await sentinel.execute_command(

@@ -94,9 +94,9 @@ def test_pg_role_is_least_privilege(host, pg):
     assert psql(pg, bad, "SELECT 1").rc != 0
 
 
-def cli(vk, env, *args):
+def cli(vk, env, *args, port=6379):
     return vk.run(
-        "valkey-cli --no-auth-warning -p 6379 --user %s --pass %s" + " %s" * len(args),
+        f"valkey-cli --no-auth-warning -p {port} --user %s --pass %s" + " %s" * len(args),
         env["VALKEY_USERNAME"],
         env["VALKEY_PASSWORD"],
         *args,
@@ -124,11 +124,18 @@ def test_valkey_acl_user_persisted(vk):
     assert vk.run(f"grep -q '^user {IDENT} on ' /data/valkey.conf").rc == 0
 
 
-def test_sentinel_knows_master(vk):
-    assert (
-        vk.check_output("valkey-cli -p 26379 SENTINEL get-master-addr-by-name molecule-working").splitlines()[0]
-        == "mol-divdb-working-1"
-    )
+def test_sentinel_names_the_master_to_the_division_only(host, vk):
+    env = env_file(host, "working")
+    answer = cli(vk, env, "SENTINEL", "get-master-addr-by-name", "molecule-working", port=26379).stdout
+    assert answer.splitlines()[0] == "mol-divdb-working-1"
+    assert "molecule-working" in cli(vk, env, "SENTINEL", "MASTERS", port=26379).stdout
+    for refused in (
+        ("SENTINEL", "FAILOVER", "molecule-working"),
+        ("SENTINEL", "SET", "molecule-working", "quorum", "2"),
+    ):
+        assert "NOPERM" in cli(vk, env, *refused, port=26379).stdout, refused
+    assert "NOAUTH" in vk.run("valkey-cli -p 26379 SENTINEL MASTERS").stdout, "anonymous clients are refused"
+    assert vk.run(f"grep -q '^user {IDENT} on ' /data/sentinel.conf").rc == 0, "persisted (FLUSHCONFIG)"
 
 
 def test_coordination_file(host):

@@ -10,6 +10,7 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLEC
 )
 
 CLI = 'REDISCLI_AUTH="$(cat /etc/novaops/valkey-password)" valkey-cli -p 6379'
+SENTINEL = 'REDISCLI_AUTH="$(cat /etc/novaops/valkey-password)" valkey-cli -p 26379'
 MASTER = "molecule-working"
 
 
@@ -30,7 +31,7 @@ def test_min_replicas_persisted(host):
 
 
 def test_sentinel_settings(host):
-    master = _pairs(host.check_output(f"valkey-cli -p 26379 SENTINEL MASTER {MASTER}"))
+    master = _pairs(host.check_output(f"{SENTINEL} SENTINEL MASTER {MASTER}"))
     assert master["down-after-milliseconds"] == "3000"
     assert master["failover-timeout"] == "6000"
     assert master["parallel-syncs"] == "1"
@@ -41,7 +42,7 @@ def test_sentinel_settings(host):
 
 
 def test_ckquorum_ok(host):
-    assert host.check_output(f"valkey-cli -p 26379 SENTINEL CKQUORUM {MASTER}").startswith("OK 3 usable Sentinels")
+    assert host.check_output(f"{SENTINEL} SENTINEL CKQUORUM {MASTER}").startswith("OK 3 usable Sentinels")
 
 
 def test_primary_accepts_writes_with_replicas(host):
@@ -54,3 +55,8 @@ def test_password_not_on_any_command_line(host):
     password = host.file("/etc/novaops/valkey-password").content_string.strip()
     cmdlines = host.check_output("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '")
     assert password and password not in cmdlines
+
+
+def test_sentinel_refuses_anonymous_clients(host):
+    for command in ("SENTINEL MASTERS", f"SENTINEL FAILOVER {MASTER}", f"SENTINEL SET {MASTER} quorum 1"):
+        assert "NOAUTH" in host.run(f"valkey-cli -p 26379 {command}").stdout, command
