@@ -66,6 +66,12 @@ def _tier_vars(topology: Topology, tier: Tier) -> dict[str, Any]:
     clients = topology.dcs_clients(tier)
     if clients:
         tv["novaops_tier_dcs_clients"] = [_dcs_login(topology, tier, c) for c in clients]
+        files = part(tier.engine.name, "files")
+        tv["novaops_tier_division_logins"] = [
+            {"division": d.key, **files.division_login(topology, tier, d.key)}
+            for d in topology.divisions.values()
+            if tier.key in d.uses
+        ]
     return tv
 
 

@@ -44,6 +44,9 @@ DCS_CLIENT: dict[str, tuple[str, ...]] = {
     # key prefix (its whole grant) and the tier secret with the user's password (DCS_SECRET)
     "files": ("dcs_scope", "dcs_user", "dcs_prefix", "DCS_SECRET"),
 }
+# What a DCS engine (some kind's Kind.dcs_engine) adds: (topology, tier, division) -> the login a
+# division using the tier gets, {user, prefix}: its own user, limited to its own key prefix.
+DCS_SERVER: dict[str, tuple[str, ...]] = {"files": ("division_login",)}
 
 
 @cache

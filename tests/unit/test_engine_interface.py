@@ -59,6 +59,14 @@ def test_every_dcs_client_names_its_keys_prefix(kind):
             assert present, f"{module.__name__} lacks {name} ({kind} keeps keys in a DCS)"
 
 
+@pytest.mark.parametrize("kind", sorted({k.dcs_engine for k in engines.kinds().values() if k.dcs_engine}))
+def test_every_dcs_engine_gives_divisions_a_login_of_their_own(kind):
+    for part, names in engines.DCS_SERVER.items():
+        module = engines.part(kind, part)
+        for name in names:
+            assert callable(getattr(module, name, None)), f"{module.__name__} lacks {name} ({kind} is a DCS)"
+
+
 def test_each_database_engine_has_one_package_of_its_own():
     homes = {kind.name: engines.home(kind.name) for kind in engines.kinds_of_role("database").values()}
     assert len(set(homes.values())) == len(homes), f"two engines share a package: {homes}"

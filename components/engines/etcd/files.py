@@ -39,6 +39,17 @@ def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mappi
     )
 
 
+# A division using the tier: user division-<division>, readwrite on /divisions/<division>/ only
+# (the etcd_cluster role creates it; division_db_access writes its connection file).
+DIVISION_USER_PREFIX = "division-"
+DIVISION_KEY_PREFIX = "/divisions/"
+
+
+def division_login(topology: Topology, tier: Tier, division: str) -> dict[str, str]:
+    del topology, tier
+    return {"user": f"{DIVISION_USER_PREFIX}{division}", "prefix": f"{DIVISION_KEY_PREFIX}{division}/"}
+
+
 def auth_json(topology: Topology, tier: Tier, secrets: Mapping[str, str]) -> str:
     """Per client tier its user, key prefix (its whole grant) and password (this tier's secret for it)."""
     users = []

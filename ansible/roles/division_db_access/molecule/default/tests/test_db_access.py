@@ -140,4 +140,27 @@ def test_sentinel_names_the_master_to_the_division_only(host, vk):
 
 def test_coordination_file(host):
     env = env_file(host, "coordination")
-    assert env == {"ETCDCTL_ENDPOINTS": "http://mol-divdb-coordination-1:2379"}
+    assert env["ETCDCTL_ENDPOINTS"] == "http://mol-divdb-coordination-1:2379"
+    assert env["ETCDCTL_USER"] == f"division-{DIVISION}" and len(env["ETCDCTL_PASSWORD"]) == 32
+    assert env["NOVAOPS_ETCD_PREFIX"] == f"/divisions/{DIVISION}/"
+
+
+@pytest.fixture(scope="module")
+def etcd():
+    return other("mol-divdb-coordination-1")
+
+
+@pytest.mark.parametrize(
+    "key,allowed", [(f"/divisions/{DIVISION}/probe", True), ("/divisions/other/probe", False), ("/novaops/x", False)]
+)
+def test_the_division_etcd_user_is_confined_to_its_prefix(host, etcd, key, allowed):
+    env = env_file(host, "coordination")
+    run = etcd.run(
+        "ETCDCTL_USER=%s ETCDCTL_PASSWORD=%s etcdctl --endpoints=http://127.0.0.1:2379 put %s v",
+        env["ETCDCTL_USER"],
+        env["ETCDCTL_PASSWORD"],
+        key,
+    )
+    assert (run.rc == 0) == allowed, run.stderr
+    if not allowed:
+        assert "permission denied" in run.stderr
