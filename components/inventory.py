@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from components.engines import part
+from components.engines import names_division_logins, part
 from components.model import Service, Tier, Topology, build_topology, dcs_client_secret
 from components.stack_files import load_stack_file
 
@@ -66,6 +66,7 @@ def _tier_vars(topology: Topology, tier: Tier) -> dict[str, Any]:
     clients = topology.dcs_clients(tier)
     if clients:
         tv["novaops_tier_dcs_clients"] = [_dcs_login(topology, tier, c) for c in clients]
+    if names_division_logins(tier.engine):
         files = part(tier.engine.name, "files")
         tv["novaops_tier_division_logins"] = [
             {"division": d.key, **files.division_login(topology, tier, d.key)}

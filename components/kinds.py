@@ -63,6 +63,10 @@ class Kind:
     dcs_engine: str | None = None  # engine of the tier this kind needs as its DCS
     router: str | None = None  # kind of the per-tier router giving stable endpoints
     probe: Probe | None = None  # protocol-level health probe (database engines)
+    # The tier holds one secret per division using it, that division's login, which the server
+    # config names (NATS users in accounts); and whether it can carry cross-division channels.
+    division_secrets: bool = False
+    carries_channels: bool = False
     why_members: str = ""
 
 

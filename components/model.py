@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from components import engines
+from components.channels import Channels, parse_channels
 from components.kinds import Kind
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
@@ -114,7 +115,7 @@ class Tier:
 class Division:
     key: str
     title: str
-    uses: tuple[str, ...]
+    uses: tuple[str, ...]  # declared, plus the channel tier when it is in a channel
     service: Service
 
 
@@ -129,6 +130,7 @@ class Topology:
     backup: Service
     networks: dict[tuple[str, str], Network]  # (docker_host, key) -> Network
     grafana_image: str | None  # None: Grafana disabled for this stack
+    channels: Channels = Channels(None)  # the cross-division channels (components/channels.py)
 
     def services(self) -> list[Service]:
         """Every container the stack declares, in creation order."""
@@ -249,6 +251,11 @@ def _merge_tier(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return merged
 
 
+def division_secret(division: str) -> str:
+    """A tier's secret holding ``division``'s login password (Kind.division_secrets)."""
+    return f"division-{division}"
+
+
 def dcs_client_secret(client: str) -> str:
     """The DCS tier's secret holding client tier ``client``'s DCS user password."""
     return f"dcs-{client}"
@@ -273,6 +280,7 @@ def build_topology(
     b = _Builder(stack, config, is_secret, catalog if catalog is not None else load_catalog())
     specs = b.tier_specs()
     order = _dependency_order(specs, b.problems)
+    b.division_uses(specs)
     secrets = b.tier_secrets(specs)
     b.check_config_keys(secrets)
     networks = b.networks(specs, order)
@@ -283,7 +291,7 @@ def build_topology(
     backup = b.backup(order)
     b.problems.raise_if_any()
     topology = Topology(
-        stack, b.environment, b.docker_hosts, tiers, monitoring, divisions, backup, networks, grafana_image
+        stack, b.environment, b.docker_hosts, tiers, monitoring, divisions, backup, networks, grafana_image, b.channels
     )
     _check_reachability(topology, b.problems)
     _check_segmentation(topology, b.problems)
@@ -466,17 +474,23 @@ class _Builder:
     # ---- secrets: generated unless a tier takes one from secret stack config
     def tier_secrets(self, specs: dict[str, dict[str, Any]]) -> dict[str, tuple[SecretSource, ...]]:
         return {
-            tkey: self._secrets_of(tkey, spec["engine"], spec.get("secrets") or {}, _dcs_client_keys(specs, tkey))
+            tkey: self._secrets_of(tkey, spec["engine"], spec.get("secrets") or {}, self._owned_logins(specs, tkey))
             for tkey, spec in specs.items()
         }
 
-    def _secrets_of(self, tkey: str, engine: Kind, given: Any, clients: list[str]) -> tuple[SecretSource, ...]:
-        """The engine's secrets, plus (a DCS tier) one per client tier: its DCS user's password.
+    def _owned_logins(self, specs: dict[str, dict[str, Any]], tkey: str) -> list[str]:
+        """The logins a tier renders into its own config, so it owns their passwords: (a DCS tier) its
+        client tiers' DCS users, which it creates before any client first starts (they are declared
+        after it); (Kind.division_secrets) the divisions using it."""
+        names = [dcs_client_secret(c) for c in _dcs_client_keys(specs, tkey)]
+        if specs[tkey]["engine"].division_secrets:
+            names += [division_secret(d) for d, uses in self._division_uses.items() if tkey in uses]
+        return names
 
-        The DCS tier owns its clients' passwords so that it can create their users before any
-        client first starts (the client tiers are declared after it)."""
+    def _secrets_of(self, tkey: str, engine: Kind, given: Any, owned: list[str]) -> tuple[SecretSource, ...]:
+        """The engine's secrets, plus the passwords of the logins the tier owns (_owned_logins)."""
         problems, where = self.problems, self.where(tkey)
-        names = (*engine.secrets, *(dcs_client_secret(c) for c in clients))
+        names = (*engine.secrets, *owned)
         if not isinstance(given, dict):
             problems.add(f"{where}.secrets", "must be a map of secret name to {fromConfig: <key>}")
             given = {}
@@ -531,10 +545,6 @@ class _Builder:
     #   edge-<group>      not internal: the containers of one group that publish ports (declared by _join)
     def networks(self, specs: dict[str, dict[str, Any]], order: list[str]) -> dict[tuple[str, str], Network]:
         self._tier_kinds = {tkey: _tier_kinds(specs[tkey]["engine"]) for tkey in order}
-        self._division_uses = {
-            dkey: [u for u in (raw.get("uses") or []) if u in specs]
-            for dkey, raw in (self.catalog.get("divisions") or {}).items()
-        }
         mon_host = self.host_of("monitoring")
         self._declare_network(
             mon_host, "monitoring", True, "telemetry between monitoring services", "catalog:monitoring"
@@ -745,17 +755,36 @@ class _Builder:
             out[mkey] = self._service(mkey, "monitoring", kind, None, 1, host, memory, ports, networks, edge)
         return out
 
-    def divisions(self, specs: dict[str, dict[str, Any]]) -> dict[str, Division]:
-        kind = _only_kind("division")
-        host = self.host_of("divisions")
-        out = {}
-        for dkey, raw in (self.catalog.get("divisions") or {}).items():
+    def division_uses(self, specs: dict[str, dict[str, Any]]) -> None:
+        """The channels, and each division's tiers: those it declares (each must exist) and the
+        channel tier when it is in a channel (it reaches that tier and has an identity there)."""
+        raw_divisions = self.catalog.get("divisions") or {}
+        self.channels = parse_channels(
+            self.catalog.get("channels"),
+            raw_divisions,
+            specs,
+            lambda t: specs[t]["engine"].carries_channels,
+            self.problems.add,
+        )
+        self._division_uses: dict[str, list[str]] = {}
+        for dkey, raw in raw_divisions.items():
             uses = list(raw.get("uses") or [])
             for u in uses:
                 if u not in specs:
                     self.problems.add(
                         f"catalog:divisions.{dkey}.uses", f"tier {u!r} is not declared, so its network does not exist"
                     )
+            uses = [u for u in uses if u in specs]
+            if self.channels.of(dkey) and self.channels.tier not in uses:
+                uses.append(self.channels.tier)
+            self._division_uses[dkey] = uses
+
+    def divisions(self, specs: dict[str, dict[str, Any]]) -> dict[str, Division]:
+        kind = _only_kind("division")
+        host = self.host_of("divisions")
+        out = {}
+        for dkey, raw in (self.catalog.get("divisions") or {}).items():
+            uses = self._division_uses[dkey]
             where = f"catalog:divisions.{dkey}"
             ports = self._ports(dkey, f"{where}.publish", kind, raw.get("publish"), 1)
             memory = _check_memory(self.problems, f"{where}.memoryMb", raw.get("memoryMb", 64), kind)

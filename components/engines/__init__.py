@@ -44,9 +44,15 @@ DCS_CLIENT: dict[str, tuple[str, ...]] = {
     # key prefix (its whole grant) and the tier secret with the user's password (DCS_SECRET)
     "files": ("dcs_scope", "dcs_user", "dcs_prefix", "DCS_SECRET"),
 }
-# What a DCS engine (some kind's Kind.dcs_engine) adds: (topology, tier, division) -> the login a
-# division using the tier gets, {user, prefix}: its own user, limited to its own key prefix.
-DCS_SERVER: dict[str, tuple[str, ...]] = {"files": ("division_login",)}
+# What an engine whose tiers name each division's login adds (a DCS engine, some kind's
+# Kind.dcs_engine, creates its users; a Kind.division_secrets engine renders them into its server
+# config): (topology, tier, division) -> {user, ...} of a division using the tier, listed in the
+# inventory (novaops_tier_division_logins) for the roles that create users and write connection files.
+DIVISION_LOGINS: dict[str, tuple[str, ...]] = {"files": ("division_login",)}
+
+
+def names_division_logins(kind: Kind) -> bool:
+    return kind.division_secrets or any(k.dcs_engine == kind.name for k in kinds().values())
 
 
 @cache

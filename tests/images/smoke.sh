@@ -126,7 +126,7 @@ for m in vk:
 
 nats = [f"{p}-nats-{i}" for i in (1, 2, 3)]
 for m in nats:
-    put(m, "nats.conf", nats_config.nats_conf(member=m, members=nats, cluster_name=f"{p}-events", client_port=4222,
+    put(m, "nats.conf", nats_config.nats_conf(member=m, members=nats, cluster_name=f"{p}-events", client_port=4222, system_password=secret["nats"],
                                      cluster_port=6222, monitor_port=8222, user="nova", password=secret["nats"]), True)
 
 put(f"{p}-exporter", "valkey-passwords.json",

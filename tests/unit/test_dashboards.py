@@ -158,7 +158,7 @@ def test_a_second_valkey_and_a_second_patroni_tier_from_the_catalog_alone_get_th
     for uid in ("novaops-overview", "novaops-backups"):
         assert exprs(rendered[uid]) == exprs(dev[uid]), uid
     # The division that uses the new tiers (tests/unit/second_tiers.py) watches them too.
-    assert 'tier=~"working|episodic|graph|cache|ledger"' in " ".join(exprs(rendered["novaops-divisions"]))
+    assert 'tier=~"working|episodic|graph|cache|ledger|streams"' in " ".join(exprs(rendered["novaops-divisions"]))
     for uid in ("novaops-backups", "novaops-slo"):
         (var,) = rendered[uid]["templating"]["list"]
         assert [o["value"] for o in var["options"]][-2:] == ["cache", "ledger"], uid

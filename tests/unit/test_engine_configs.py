@@ -195,6 +195,7 @@ def test_nats_conf() -> None:
         monitor_port=8222,
         user="nova",
         password=PW,
+        system_password="sys-" + PW,
     )
     assert f'server_name: "{MEMBERS[0]}"' in text
     assert 'listen: "0.0.0.0:4222"' in text
@@ -203,6 +204,9 @@ def test_nats_conf() -> None:
     assert 'name: "dev-events"' in text
     assert 'listen: "0.0.0.0:6222"' in text
     assert 'user: "nova"' in text and f'password: "{PW}"' in text
+    assert '"OPS": {"jetstream": "enabled", "users": [{"password": "' + PW + '", "user": "nova"}]}' in text
+    assert '"SYS": {"users": [{"password": "sys-' + PW + '", "user": "system"}]}' in text
+    assert 'system_account: "SYS"' in text
     for other in MEMBERS[1:]:
         assert f'"nats-route://nova:{PW}@{other}:6222"' in text
     assert f"@{MEMBERS[0]}:6222" not in text
@@ -219,6 +223,7 @@ def test_nats_conf_escaping() -> None:
         monitor_port=3,
         user="u",
         password='p"w@/:',
+        system_password="s",
     )
     assert 'password: "p\\"w@/:"' in text
     assert "nats-route://u:p%22w%40%2F%3A@b:2" in text

@@ -59,12 +59,17 @@ def test_every_dcs_client_names_its_keys_prefix(kind):
             assert present, f"{module.__name__} lacks {name} ({kind} keeps keys in a DCS)"
 
 
-@pytest.mark.parametrize("kind", sorted({k.dcs_engine for k in engines.kinds().values() if k.dcs_engine}))
-def test_every_dcs_engine_gives_divisions_a_login_of_their_own(kind):
-    for part, names in engines.DCS_SERVER.items():
+def test_the_engines_that_name_division_logins_are_etcd_and_nats():
+    named = {k.name for k in engines.kinds().values() if engines.names_division_logins(k)}
+    assert named == {"etcd", "nats"}
+
+
+@pytest.mark.parametrize("kind", sorted(k.name for k in engines.kinds().values() if engines.names_division_logins(k)))
+def test_every_engine_naming_division_logins_gives_each_division_its_own(kind):
+    for part, names in engines.DIVISION_LOGINS.items():
         module = engines.part(kind, part)
         for name in names:
-            assert callable(getattr(module, name, None)), f"{module.__name__} lacks {name} ({kind} is a DCS)"
+            assert callable(getattr(module, name, None)), f"{module.__name__} lacks {name}"
 
 
 def test_each_database_engine_has_one_package_of_its_own():

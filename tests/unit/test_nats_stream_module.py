@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from components.engines.nats import client as nats_client
-from components.engines.nats import config as nats_config
 
 ROOT = Path(__file__).resolve().parents[2]
 # Ansible ships the role's module_utils (novaops_nats, a symlink to the engine's client) with the module.
@@ -80,34 +79,6 @@ def test_parse_headers_and_pub_frame():
 
 
 # ---------------------------------------------------------------- credentials, durations
-
-
-def test_credentials_from_rendered_config():
-    password = 'p@ss:w/o"rd{}#1'
-    conf = nats_config.nats_conf(
-        member="n1",
-        members=["n1", "n2", "n3"],
-        cluster_name="c",
-        client_port=4222,
-        cluster_port=6222,
-        monitor_port=8222,
-        user="nova",
-        password=password,
-    )
-    assert ns.credentials_from_config(conf) == ("nova", password)
-
-
-def test_credentials_only_from_top_level_block():
-    conf = (
-        '# authorization { user: "comment" }\n'
-        'cluster { authorization { user: "route" password: "r" } }\n'
-        "authorization = {\n  user = nova\n  password: 'secret'\n}\n"
-    )
-    assert ns.credentials_from_config(conf) == ("nova", "secret")
-    with pytest.raises(ns.NatsError, match="no top-level authorization"):
-        ns.credentials_from_config('cluster { authorization { user: "a", password: "b" } }')
-    with pytest.raises(ns.NatsError, match="no single user/password"):
-        ns.credentials_from_config("authorization { token: abc }")
 
 
 @pytest.mark.parametrize(
@@ -251,7 +222,7 @@ def _params(**over):
         "port": 4222,
         "user": "nova",
         "password": "s3cret",
-        "server_config": None,
+        "password_file": None,
         "timeout": 1.0,
         "wait": 0,
     }
@@ -364,25 +335,16 @@ def test_no_suitable_peers_is_retried_then_reported():
         )
 
 
-def test_credentials_read_from_server_config(tmp_path):
-    conf = tmp_path / "nats.conf"
-    conf.write_text(
-        nats_config.nats_conf(
-            member="n1",
-            members=["n1"],
-            cluster_name="c",
-            client_port=4222,
-            cluster_port=6222,
-            monitor_port=8222,
-            user="nova",
-            password="s3cret",
-        )
-    )
+def test_password_read_from_password_file(tmp_path):
+    password_file = tmp_path / "nats-password"
+    password_file.write_text("s3cret\n")
     server = FakeJetStream()
-    ns.run(_params(user=None, password=None, server_config=str(conf)), False, connect=_connect_to(server))
+    ns.run(_params(password=None, password_file=str(password_file)), False, connect=_connect_to(server))
     assert server.connect_opts["user"] == "nova" and server.connect_opts["pass"] == "s3cret"
-    with pytest.raises(ns.NatsError, match="cannot read server_config"):
-        ns.run(_params(password=None, server_config=str(tmp_path / "missing")), False, connect=_connect_to(server))
+    with pytest.raises(ns.NatsError, match="cannot read password_file"):
+        ns.run(_params(password=None, password_file=str(tmp_path / "missing")), False, connect=_connect_to(server))
+    with pytest.raises(ns.NatsError, match="give password, or password_file"):
+        ns.run(_params(password=None), False, connect=_connect_to(server))
 
 
 @pytest.mark.parametrize("name", ["", "A.B", "A B", "A*", "A>"])

@@ -146,9 +146,12 @@ def test_network_resource_names_do_not_depend_on_the_number_of_docker_hosts():
 def test_secrets_are_secret_files_never_env():
     def verify(mocks, _):
         passwords = set(mocks.generated.values())
-        # 6 per Patroni tier (restapi, dcs among them), Valkey, NATS, etcd's root, Grafana's admin,
-        # and the 4 web logins of Prometheus and Alertmanager (operator, prometheus, alertmanager, grafana)
-        assert len(mocks.of_type("random:index/randomPassword:RandomPassword")) == 4 * 6 + 1 + 1 + 1 + 1 + 4
+        # 5 per Patroni tier (restapi among them), Valkey's, etcd's root and one DCS login per Patroni
+        # tier, NATS's operations and system users and one per division (all 5 are in channels),
+        # Grafana's admin, and the 4 web logins of Prometheus and Alertmanager
+        patroni, divisions = 4, 5
+        want = patroni * 5 + 1 + (1 + patroni) + (2 + divisions) + 1 + 4
+        assert len(mocks.of_type("random:index/randomPassword:RandomPassword")) == want
         for c in mocks.containers():
             shown = [*reveal(c.inputs.get("envs", [])), *reveal(c.inputs.get("command") or [])]
             shown += reveal(c.inputs["healthcheck"])["tests"]  # what `docker inspect` and `ps` show

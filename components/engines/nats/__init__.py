@@ -13,7 +13,11 @@ KIND = Kind(
     data_path="/data",
     healthcheck=http_ready(8222, "/healthz"),
     scrapes=(Scrape(port="metrics"),),
-    secrets=("password",),
+    # password: operations' user (and routes); system: the system account's user (operators).
+    # Each division using the tier has its own user, whose password the tier holds.
+    secrets=("password", "system"),
+    division_secrets=True,
+    carries_channels=True,
     odd_members=True,
     min_memory_mb=64,
     probe=Probe(port="client", protocol="nats", secret="password", user=config.USER),

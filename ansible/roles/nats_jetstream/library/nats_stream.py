@@ -17,9 +17,8 @@ description:
     (C($JS.API.STREAM.INFO), C(CREATE), C(UPDATE)).
   - Only the keys given in O(config) are compared with the server's stream configuration; the stream
     is created when missing and updated (server configuration merged with O(config)) when a key differs.
-  - Credentials come from O(user)/O(password), or else from the top-level C(authorization) block of
-    the nats-server configuration file O(server_config) on the managed node, so the password never
-    passes through the controller.
+  - Credentials come from O(user) and O(password), or else O(password_file) on the managed node, so
+    the password never passes through the controller.
 options:
   name:
     description: Stream name.
@@ -41,13 +40,14 @@ options:
     type: int
     default: 4222
   user:
-    description: NATS user. Defaults to the user in O(server_config).
+    description: NATS user.
     type: str
+    required: true
   password:
-    description: NATS password. Defaults to the password in O(server_config).
+    description: NATS password.
     type: str
-  server_config:
-    description: nats-server configuration file to read the credentials from when O(password) is not given.
+  password_file:
+    description: File on the managed node holding the password (read when O(password) is not given).
     type: path
   timeout:
     description: Seconds to wait for each server reply.
@@ -99,7 +99,6 @@ cluster:
 """
 
 # Imports after DOCUMENTATION/EXAMPLES/RETURN, as Ansible modules have them.
-import json  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 
@@ -142,72 +141,6 @@ def connect(host, port, user, password, timeout):
 
 
 # --------------------------------------------------------------------------- credentials
-
-
-def _top_level_block(text, key):
-    """Body of the top-level ``key { ... }`` block of a nats-server config, or None."""
-    depth, i, n = 0, 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in "\"'":
-            end = i + 1
-            while end < n and text[end] != ch:
-                end += 2 if text[end] == "\\" and ch == '"' else 1
-            i = end + 1
-            continue
-        if ch == "#" or text.startswith("//", i):
-            nl = text.find("\n", i)
-            i = n if nl < 0 else nl
-            continue
-        if ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-        elif depth == 0 and text.startswith(key, i) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
-            m = re.compile(r"\s*[:=]?\s*\{").match(text, i + len(key))
-            if m:
-                start, level, j = m.end(), 1, m.end()
-                while j < n and level:
-                    if text[j] in "\"'":
-                        q, j = text[j], j + 1
-                        while j < n and text[j] != q:
-                            j += 2 if text[j] == "\\" and q == '"' else 1
-                    elif text[j] == "{":
-                        level += 1
-                    elif text[j] == "}":
-                        level -= 1
-                    j += 1
-                if level:
-                    raise NatsError("server config: unterminated %s block" % key)
-                return text[start : j - 1]
-        i += 1
-    return None
-
-
-def _config_value(block, key):
-    m = re.search(r"(?m)^\s*%s\s*[:=]?\s*(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,}#]+)" % re.escape(key), block)
-    if not m:
-        return None
-    raw = m.group(1)
-    if raw.startswith('"'):
-        return json.loads(raw)
-    if raw.startswith("'"):
-        return raw[1:-1]
-    return raw
-
-
-def credentials_from_config(text):
-    """(user, password) of the single-user top-level ``authorization`` block of a nats-server config."""
-    block = _top_level_block(text, "authorization")
-    if block is None:
-        raise NatsError("server config has no top-level authorization block")
-    user, password = _config_value(block, "user"), _config_value(block, "password")
-    if user is None or password is None:
-        raise NatsError(
-            "server config's authorization block has no single user/password (users lists and tokens "
-            "are not supported: pass user and password)"
-        )
-    return user, password
 
 
 # --------------------------------------------------------------------------- stream config
@@ -317,16 +250,15 @@ def valid_stream_name(name):
 def run(params, check_mode, connect=connect, clock=time.monotonic, sleep=time.sleep):
     if not valid_stream_name(params["name"]):
         raise NatsError("invalid stream name %r (no spaces, '.', '*', '>', '/' or '\\')" % params["name"])
-    user, password = params.get("user"), params.get("password")
+    user, password = params["user"], params.get("password")
     if password is None:
-        if not params.get("server_config"):
-            raise NatsError("give password, or server_config to read the credentials from")
+        if not params.get("password_file"):
+            raise NatsError("give password, or password_file to read it from")
         try:
-            with open(params["server_config"], encoding="utf-8") as handle:
-                conf_user, password = credentials_from_config(handle.read())
+            with open(params["password_file"], encoding="utf-8") as handle:
+                password = handle.read().strip()
         except OSError as exc:
-            raise NatsError("cannot read server_config %s: %s" % (params["server_config"], exc.strerror)) from exc
-        user = user if user is not None else conf_user
+            raise NatsError("cannot read password_file %s: %s" % (params["password_file"], exc.strerror)) from exc
     deadline = clock() + max(0.0, params.get("wait") or 0.0)
     while True:
         client = None
@@ -349,9 +281,9 @@ def main():
             config=dict(type="dict", default={}),
             host=dict(type="str", default="127.0.0.1"),
             port=dict(type="int", default=4222),
-            user=dict(type="str"),
+            user=dict(type="str", required=True),
             password=dict(type="str", no_log=True),
-            server_config=dict(type="path"),
+            password_file=dict(type="path"),
             timeout=dict(type="float", default=5.0),
             wait=dict(type="float", default=30.0),
         ),

@@ -54,6 +54,7 @@ def main() -> None:
         monitor_port=8222,
         user="nova",
         password=nats_pw,
+        system_password=secrets.token_urlsafe(18),
     )
     # One server only: a 1-node JetStream *cluster* refuses to start (no routes), so the
     # cluster block is cut; the client side (listen, auth, JetStream store) is the rendered one.

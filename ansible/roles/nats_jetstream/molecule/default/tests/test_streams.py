@@ -64,3 +64,9 @@ def test_stream_limits(host):
 
 def test_password_not_in_the_container_environment(host):
     assert "nova" not in host.check_output("cat /proc/1/environ | tr '\\0' '\\n' | grep -i pass || true")
+
+
+def test_the_streams_belong_to_the_operations_account(host):
+    jsz = json.loads(host.check_output("curl -fsS 'http://127.0.0.1:8222/jsz?streams=true'"))
+    owners = {s["name"]: acc["name"] for acc in jsz.get("account_details", []) for s in acc.get("stream_detail", [])}
+    assert owners == dict.fromkeys(EXPECTED, "OPS")
