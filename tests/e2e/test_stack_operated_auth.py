@@ -137,3 +137,25 @@ def _divisions(stack) -> list[str]:
 
     topology = build_topology(stack.name, load_stack_file(stack.name))
     return [d.service.container for d in topology.divisions.values()]
+
+
+@pytest.mark.parametrize("tier", patroni_tiers())
+def test_pgaudit_records_role_and_grant_changes_without_their_text(stack, converged, tier):
+    """The converge created the divisions' roles and grants: the tier's members logged them as AUDIT
+    records (class ROLE), statement text withheld, and no division password is in any member's log."""
+    import docker
+
+    from tools.stackctl import STATE_DIR
+
+    client = docker.from_env()
+    logs = {
+        m["container"]: client.containers.get(m["container"]).logs().decode(errors="replace")
+        for m in stack.members(tier).values()
+    }
+    audit = [line for text in logs.values() for line in text.splitlines() if "AUDIT: SESSION" in line]
+    roles = [line for line in audit if ",ROLE," in line]
+    assert roles, f"{tier}: no ROLE audit record in {sorted(logs)}"
+    assert all("<not logged>" in line for line in audit), [x for x in audit if "<not logged>" not in x][:3]
+    passwords = [p.read_text().split()[0] for p in (STATE_DIR / STACK / "credentials").glob(f"*/{tier}")]
+    assert passwords, "the divisions' credential files for the tier"
+    assert not any(p in text for p in passwords for text in logs.values()), f"{tier}: a division password in a log"

@@ -68,7 +68,7 @@ def test_new_tiers_are_wired_sentinel_dcs_and_extensions():
         assert patroni["scope"] == f"dev-{PATRONI_TIER}"
         assert all(h.startswith("novaops-dev-coordination-") for h in patroni["etcd3"]["hosts"])
         params = patroni["bootstrap"]["dcs"]["postgresql"]["parameters"]
-        assert params["shared_preload_libraries"] == "age"
+        assert params["shared_preload_libraries"] == "pgaudit,age"
 
     return done.apply(verify)
 

@@ -88,7 +88,9 @@ def test_patroni_bootstrap() -> None:
     assert params["wal_log_hints"] == "on"
     assert params["max_wal_senders"] >= 3
     assert params["max_replication_slots"] >= 3
-    assert params["shared_preload_libraries"] == "age,timescaledb"
+    assert params["shared_preload_libraries"] == "pgaudit,age,timescaledb"
+    # audit: DDL and role/grant changes, never the statement text (CREATE ROLE ... PASSWORD)
+    assert params["pgaudit.log"] == "ddl, role" and params["pgaudit.log_statement"] == "off"
     assert params["timescaledb.telemetry_level"] == "off"
     assert params["max_worker_processes"] >= 16
     assert params["max_connections"] == 50 and params["work_mem"] == "8MB"
@@ -99,7 +101,7 @@ def test_patroni_bootstrap() -> None:
 
 def test_patroni_no_preload() -> None:
     params = _patroni(shared_preload_libraries=[])["bootstrap"]["dcs"]["postgresql"]["parameters"]
-    assert params["shared_preload_libraries"] == ""
+    assert params["shared_preload_libraries"] == "pgaudit"
     assert "timescaledb.telemetry_level" not in params
 
 

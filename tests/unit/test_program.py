@@ -197,7 +197,12 @@ def test_data_lives_in_named_volumes():
 def test_patroni_tiers_bootstrap_against_the_etcd_tier():
     def verify(mocks, _):
         etcd = [f"novaops-dev-coordination-{i}:2379" for i in (1, 2, 3)]
-        for tier, preload in [("episodic", []), ("semantic", []), ("graph", ["age"]), ("temporal", ["timescaledb"])]:
+        for tier, preload in [
+            ("episodic", ["pgaudit"]),
+            ("semantic", ["pgaudit"]),
+            ("graph", ["age", "pgaudit"]),
+            ("temporal", ["pgaudit", "timescaledb"]),
+        ]:
             up = uploads(mocks.container(f"novaops-dev-{tier}-1"))
             conf = yaml.safe_load(up["/etc/novaops/patroni.yml"][0]["content"])
             assert conf["scope"] == f"dev-{tier}"

@@ -27,6 +27,13 @@ PG_MONITOR_USER = "monitor"
 RESTAPI_USER = "novaops"
 
 
+# pgaudit on every tier: DDL and role/grant changes (CREATE/ALTER/DROP ROLE, GRANT, REVOKE) are
+# logged as AUDIT records with class, command and object, never the statement text, which for
+# CREATE/ALTER ROLE carries a password.
+AUDIT_LIBRARY = "pgaudit"
+AUDIT_PARAMETERS = {"pgaudit.log": "ddl, role", "pgaudit.log_statement": "off", "pgaudit.log_parameter": "off"}
+
+
 def _etcd_login(scope: str, password: str) -> dict[str, str]:
     # The etcd tier creates this user and turns auth on at its bootstrap, before any member of
     # this tier first starts: given a login, Patroni 4.0.7 waits forever on an etcd whose auth is
@@ -83,7 +90,8 @@ def patroni_yml(
         "wal_keep_size": "256MB",
         "wal_log_hints": "on",
         "password_encryption": "scram-sha-256",
-        "shared_preload_libraries": ",".join(shared_preload_libraries),
+        "shared_preload_libraries": ",".join([AUDIT_LIBRARY, *shared_preload_libraries]),
+        **AUDIT_PARAMETERS,
     }
     if "timescaledb" in shared_preload_libraries:
         # No outbound internet from the data networks: don't let TimescaleDB try.
