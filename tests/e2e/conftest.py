@@ -98,6 +98,14 @@ def eventually(check: Callable[[], Any], timeout: float = 90, interval: float = 
     return wait_for(check, timeout, interval, what, error=AssertionError)
 
 
+def tenant(container: str):
+    """A division host as the Novas use it: its user (novaops, whose connection files these are),
+    commands run inside the host (docker exec: its network, its files; faster than SSH)."""
+    import testinfra
+
+    return testinfra.get_host(f"docker://novaops@{container}")
+
+
 def patroni_tiers(stack: str = STACK) -> list[str]:
     """Patroni tiers of the stack, from the catalog and its stack config (never restated by hand)."""
     from components.model import build_topology

@@ -6,6 +6,7 @@ Runs after test_stack_operated.py (the division hosts' connection files)."""
 from __future__ import annotations
 
 import base64
+import os
 import shlex
 import time
 import uuid
@@ -13,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import needs_converge
-from tests.e2e.test_stack_operated import host
+from tests.e2e.conftest import needs_converge, tenant
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
 
+
 PROBE = Path(__file__).with_name("channel_probe.py")
-REMOTE = "/tmp/novaops-channel-probe.py"
+REMOTE = f"/tmp/novaops-channel-probe-{os.getpid()}.py"  # this test session's own copy
 WAIT_S = 20  # a background subscriber or server gives up after this long
 POLL_S = 15  # how long the test waits for a line in its output
 
@@ -38,7 +39,7 @@ def hosts(stack, topology, converged):
     script = base64.b64encode(PROBE.read_bytes()).decode()
     out = {}
     for d in topology.divisions.values():
-        h = host(stack, d.service.container)
+        h = tenant(d.service.container)
         h.check_output(f"echo {script} | base64 -d > {REMOTE}")
         out[d.key] = h
     return out

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import needs_converge
-from tests.e2e.test_stack_operated import host
+from tests.e2e.conftest import needs_converge, tenant
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
 
+
 PROBE = Path(__file__).with_name("access_probe.py")
-REMOTE = "/tmp/novaops-access-probe.py"
+REMOTE = f"/tmp/novaops-access-probe-{os.getpid()}.py"  # this test session's own copy
 # What a server says when it refuses (the probe reports the answer, the test judges it).
 REFUSAL = re.compile(
     r"^40[13] |user name is empty|permission denied|NOAUTH|NOPERM|WRONGPASS|refused:|login refused|"
@@ -240,7 +241,7 @@ def allowed(topology, division) -> list[dict]:
 
 
 def probe(stack, division, attempts: list[dict]) -> dict[str, dict]:
-    h = host(stack, division.service.container)
+    h = tenant(division.service.container)
     h.check_output(f"echo {base64.b64encode(PROBE.read_bytes()).decode()} | base64 -d > {REMOTE}")
     actions = [{**a, "id": i} for i, a in enumerate(attempts)]
     out = h.check_output(f"python3 {REMOTE} {base64.b64encode(json.dumps(actions).encode()).decode()}")
