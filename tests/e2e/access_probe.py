@@ -4,6 +4,10 @@ per action: {"id", "reached", "answer"}. ``reached`` False: no connection (unres
 timed out); ``answer``: what the server said (a status, an error, a reply). The test judges.
 
 Usage: access_probe.py BASE64_JSON   (a list of {"id", "op", ...}; ops below)
+
+An action with ``"wrong_password": true`` logs in as the connection file's user with a wrong password
+(test_stack_operated_auth_failures.py: refused and counted); ``"repeat": N`` runs it N times and
+reports every answer ({"id", "reached": all were, "answers"}).
 """
 
 import base64
@@ -31,6 +35,14 @@ def login(tier):
         return {}
 
 
+def credentials(a):
+    """The login ``a`` uses: the tier's connection file, its passwords replaced when ``wrong_password``."""
+    env = login(a["tier"])
+    if a.get("wrong_password"):
+        env = {k: ("wrong-" + v if k.endswith("PASSWORD") else v) for k, v in env.items()}
+    return env
+
+
 def tcp(a):
     with socket.create_connection((a["host"], a["port"]), timeout=TIMEOUT_S):
         return "connected"
@@ -53,7 +65,7 @@ def http(a):
 def etcd(a):
     """A range or put on an etcd member's gateway, logged in with the tier's connection file if any."""
     base = f"http://{a['host']}:{a['port']}"
-    env, headers = login(a["tier"]), {}
+    env, headers = credentials(a), {}
     if env.get("ETCDCTL_USER"):
         token = http(
             {
@@ -78,7 +90,7 @@ def etcd(a):
 
 def resp(a):
     """Valkey/Sentinel: optional AUTH with the tier's connection file, then one command; the reply's first line."""
-    env = login(a["tier"]) if a.get("as_division") else {}
+    env = credentials(a) if a.get("as_division") else {}
     with socket.create_connection((a["host"], a["port"]), timeout=TIMEOUT_S) as s:
         s.settimeout(TIMEOUT_S)
         commands = ([["AUTH", env["VALKEY_USERNAME"], env["VALKEY_PASSWORD"]]] if env else []) + [a["command"]]
@@ -104,7 +116,7 @@ def resp(a):
 
 
 def nats(a):
-    env = login(a["tier"])
+    env = credentials(a)
     servers = [u.removeprefix("nats://") for u in env["NATS_URL"].split(",")]
     client = NatsClient.connect(servers, env["NATS_USER"], env["NATS_PASSWORD"], TIMEOUT_S, name="e2e-access-probe")
     try:
@@ -123,7 +135,7 @@ def nats(a):
 
 
 def psql(a):
-    env = login(a["tier"])
+    env = credentials(a)
     host, port = (a["host"], a["port"]) if a.get("host") else (env["PGHOST"], env["PGPORT"])
     run_env = dict(
         os.environ,
@@ -147,16 +159,24 @@ def unreachable(e):
 OPS = {"tcp": tcp, "http": http, "etcd": etcd, "resp": resp, "nats": nats, "psql": psql}
 
 
+def attempt(a):
+    try:
+        return {"id": a["id"], "reached": True, "answer": OPS[a["op"]](a)}
+    except OSError as e:
+        cause = e.reason if isinstance(e, urllib.error.URLError) and isinstance(e.reason, OSError) else e
+        return {"id": a["id"], "reached": not unreachable(cause), "answer": f"{type(cause).__name__}: {cause}"}
+    except NatsError as e:
+        return {"id": a["id"], "reached": True, "answer": f"refused: {e}"}
+
+
 def main():
     for a in json.loads(base64.b64decode(sys.argv[1])):
-        try:
-            result = {"id": a["id"], "reached": True, "answer": OPS[a["op"]](a)}
-        except OSError as e:
-            cause = e.reason if isinstance(e, urllib.error.URLError) and isinstance(e.reason, OSError) else e
-            result = {"id": a["id"], "reached": not unreachable(cause), "answer": f"{type(cause).__name__}: {cause}"}
-        except NatsError as e:
-            result = {"id": a["id"], "reached": True, "answer": f"refused: {e}"}
-        print(json.dumps(result), flush=True)
+        results = [attempt(a) for _ in range(int(a.get("repeat", 1)))]
+        if len(results) == 1:
+            print(json.dumps(results[0]), flush=True)
+        else:
+            answers = [r["answer"] for r in results]
+            print(json.dumps({"id": a["id"], "reached": all(r["reached"] for r in results), "answers": answers}))
 
 
 if __name__ == "__main__":

@@ -142,16 +142,25 @@ def _divisions(stack) -> list[str]:
 @pytest.mark.parametrize("tier", patroni_tiers())
 def test_pgaudit_records_role_and_grant_changes_without_their_text(stack, converged, tier):
     """The converge created the divisions' roles and grants: the tier's members logged them as AUDIT
-    records (class ROLE), statement text withheld, and no division password is in any member's log."""
+    records (class ROLE) in their log files (on the data volume, 0600, a file per weekday), statement
+    text withheld, and no division password is in any member's log."""
     import docker
 
+    from components.engines.patroni.config import LOG_PARAMETERS
     from tools.stackctl import STATE_DIR
 
     client = docker.from_env()
-    logs = {
-        m["container"]: client.containers.get(m["container"]).logs().decode(errors="replace")
-        for m in stack.members(tier).values()
-    }
+    log_dir = LOG_PARAMETERS["log_directory"]
+    logs, modes = {}, {}
+    for m in stack.members(tier).values():
+        container = client.containers.get(m["container"])
+        listing = container.exec_run(["sh", "-c", f"stat -c '%a %n' {log_dir}/*.log"], user="postgres")
+        assert listing.exit_code == 0, f"{m['container']}: no log file in {log_dir}: {listing.output!r}"
+        modes[m["container"]] = [line.split()[0] for line in listing.output.decode().splitlines()]
+        logs[m["container"]] = container.exec_run(["sh", "-c", f"cat {log_dir}/*.log"], user="postgres").output.decode(
+            errors="replace"
+        )
+    assert all(mode == "600" for entry in modes.values() for mode in entry), modes
     audit = [line for text in logs.values() for line in text.splitlines() if "AUDIT: SESSION" in line]
     roles = [line for line in audit if ",ROLE," in line]
     assert roles, f"{tier}: no ROLE audit record in {sorted(logs)}"

@@ -35,7 +35,7 @@ def second_tiers_catalog() -> dict[str, Any]:
         "memoryMb": 256,
         "extensions": ["age"],
         "dependsOn": ["coordination"],
-        "publish": {"postgres": 15472, "patroni": 18048, "node": 19148},
+        "publish": {"postgres": 15472, "patroni": 18048, "node": 19148, "logs": 13943},
         "router": {"memoryMb": 128, "publish": {"primary": 15478, "replicas": 15479, "stats": 18448}},
     }
     catalog["divisions"][DIVISION]["uses"] += [VALKEY_TIER, PATRONI_TIER]

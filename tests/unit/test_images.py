@@ -23,7 +23,7 @@ def test_pgbackrest_tls_server_is_in_the_base_image_only():
 
 
 def test_the_images_nats_client_is_the_engine_client():
-    for image in ("backup", "exporters"):
+    for image in ("backup", "exporters", "nats"):
         link = IMAGES / image / "novaops_nats.py"
         assert link.is_symlink() and link.resolve() == NATS_CLIENT, image
         assert "novaops_nats.py" in (IMAGES / image / "Dockerfile").read_text(), image
@@ -70,4 +70,25 @@ def test_a_stale_context_of_another_digest_is_pruned(tmp_path):
 def test_an_image_without_shared_files_builds_from_its_own_directory(tmp_path):
     images = _repo_with_a_shared_file(tmp_path)
     assert build_context("base", images) == images / "base"
-    assert build_context("nats") == Path("images") / "nats"
+    assert build_context("valkey") == Path("images") / "valkey"
+
+
+def test_the_postgres_members_sidecars_listen_where_the_kind_says_and_mtail_reads_the_configured_log():
+    """patroni-with-pgbackrest starts the node exporter and mtail on the ports Prometheus scrapes
+    (the patroni kind's), mtail over the log files PostgreSQL writes (LOG_PARAMETERS)."""
+    from components.engines.patroni import KIND, config
+
+    wrapper = (IMAGES / "postgres" / "patroni-with-pgbackrest").read_text()
+    assert f"--web.listen-address=:{KIND.ports['node']} " in wrapper
+    assert f"--port {KIND.ports['logs']} " in wrapper
+    log_glob = config.LOG_PARAMETERS["log_directory"] + "/" + config.LOG_PARAMETERS["log_filename"].replace("%a", "*")
+    assert f"--logs '{log_glob}'" in wrapper, log_glob
+
+
+def test_the_nats_exporter_logs_in_as_the_system_user_with_the_file_the_member_receives():
+    from components.engines.nats import config
+    from components.member_files import config_path
+
+    exporter = (IMAGES / "nats" / "nats-exporter").read_text()
+    assert f'"NATS_SYSTEM_USER", "{config.SYSTEM_USER}"' in exporter
+    assert f'"NATS_SYSTEM_PASSWORD_FILE", "{config_path("nats-system-password")}"' in exporter

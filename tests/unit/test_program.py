@@ -84,7 +84,12 @@ def test_ports_published_only_on_loopback():
         externals = [p["external"] for p in published]
         assert len(externals) == len(set(externals))
         pg = mocks.container("novaops-dev-episodic-1").inputs["ports"]
-        assert {(p["internal"], p["external"]) for p in pg} == {(5432, 15432), (8008, 18008), (9100, 19108)}
+        assert {(p["internal"], p["external"]) for p in pg} == {
+            (5432, 15432),
+            (8008, 18008),
+            (9100, 19108),
+            (3903, 13903),
+        }
 
     return check(verify)
 

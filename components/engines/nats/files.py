@@ -27,8 +27,13 @@ def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mappi
             ),
             # Operations' password for Ansible's nats_stream module (read inside the container).
             config_path("nats-password"): secrets["password"],
+            # The system user's, for nats-exporter: it counts the server's failed logins from the
+            # auth-error advisories of the system account (images/nats).
+            config_path("nats-system-password"): secrets["system"],
         },
-        secret_paths=frozenset({config_path("nats.conf"), config_path("nats-password")}),
+        secret_paths=frozenset(
+            {config_path("nats.conf"), config_path("nats-password"), config_path("nats-system-password")}
+        ),
     )
 
 

@@ -12,7 +12,7 @@ KIND = Kind(
     role="database",
     # The volume holds PGDATA's parent: Patroni renames PGDATA after a failed bootstrap,
     # which a mount point cannot survive.
-    ports={"postgres": 5432, "patroni": 8008, "node": 9100},
+    ports={"postgres": 5432, "patroni": 8008, "node": 9100, "logs": 3903},
     data_path="/var/lib/postgresql",
     healthcheck=("CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"),
     scrapes=(
@@ -27,6 +27,8 @@ KIND = Kind(
         ),
         # node exporter inside the member (images/postgres): its data volume's free space.
         Scrape(port="node", job="member-disk"),
+        # mtail inside the member (images/postgres): failed logins and audit records from its log.
+        Scrape(port="logs", job="postgres-log"),
     ),
     # restapi: Patroni's REST API basic auth (unsafe endpoints). The tier's own etcd user password
     # is a secret of its etcd tier (model.dcs_client_secret), handed to member_files as DCS_SECRET.

@@ -32,6 +32,22 @@ RESTAPI_USER = "novaops"
 # CREATE/ALTER ROLE carries a password.
 AUDIT_LIBRARY = "pgaudit"
 AUDIT_PARAMETERS = {"pgaudit.log": "ddl, role", "pgaudit.log_statement": "off", "pgaudit.log_parameter": "off"}
+# PostgreSQL's log (audit records, authentication failures) in files on the member's data volume,
+# outside PGDATA (a reinit or restore leaves it): one per weekday, truncated when its day comes
+# round again, so a week is kept. mtail in the member (images/postgres) counts what matters in it.
+# Patroni's own log stays on the container's output.
+PG_LOG_DIR = "/var/lib/postgresql/log"
+LOG_PARAMETERS = {
+    "logging_collector": "on",
+    "log_directory": PG_LOG_DIR,
+    "log_filename": "postgresql-%a.log",
+    "log_rotation_age": "1d",
+    "log_rotation_size": 0,
+    "log_truncate_on_rotation": "on",
+    "log_file_mode": "0600",
+    # who, from where: %r is the client's address, what a runbook looks for after a failed login
+    "log_line_prefix": "%m [%p] %q%u@%d %r ",
+}
 
 
 def _etcd_login(scope: str, password: str) -> dict[str, str]:
@@ -92,6 +108,7 @@ def patroni_yml(
         "password_encryption": "scram-sha-256",
         "shared_preload_libraries": ",".join([AUDIT_LIBRARY, *shared_preload_libraries]),
         **AUDIT_PARAMETERS,
+        **LOG_PARAMETERS,
     }
     if "timescaledb" in shared_preload_libraries:
         # No outbound internet from the data networks: don't let TimescaleDB try.

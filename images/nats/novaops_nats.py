@@ -1,0 +1,1 @@
+../../components/engines/nats/client.py

@@ -1,0 +1,133 @@
+"""Failed logins are refused, counted and change nothing (issue: tenants isolated and authenticated).
+
+From a division host, as its user, with the user of its connection file and a wrong password, 30
+logins on one tier of each database engine it uses (PostgreSQL through the router, Valkey, NATS,
+etcd): every one is refused with the engine's clear answer, the engine's own failed-login count in
+Prometheus rises by at least 30 on that tier, AuthFailuresHigh goes pending (or fires) for that
+tier and engine, and the same logins with the right password still work. Prints the table. Runs
+after test_stack_operated.py (the converged stack)."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+import pytest
+
+from tests.e2e.conftest import eventually, needs_converge
+from tests.e2e.test_stack import http_json
+from tests.e2e.test_stack_operated_forbidden import _port, is_success, probe
+
+pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
+
+ATTEMPTS = 30
+# What each engine answers a wrong password (psql's message, Valkey's reply, NATS's -ERR, etcd's 401).
+WRONG_PASSWORD = re.compile(
+    r"password authentication failed|WRONGPASS|Authorization Violation|login refused: 401 .*authentication failed"
+)
+# engine (kind) -> the failed-login counter Prometheus holds (novaops-security.yml) and the
+# recording rule's engine label.
+COUNTERS = {
+    "patroni": ("postgresql_auth_failures_total", "postgresql"),
+    "valkey": ("redis_acl_access_denied_auth_total", "valkey"),
+    "nats": ("nats_auth_failures_total", "nats"),
+    "etcd": ('grpc_server_handled_total{grpc_method="Authenticate", grpc_code!="OK"}', "etcd"),
+}
+
+
+@pytest.fixture(scope="module")
+def topology(stack):
+    from components.model import build_topology
+    from components.stack_files import load_stack_file
+
+    return build_topology(stack.name, load_stack_file(stack.name))
+
+
+def login_action(topology, division, tier) -> dict:
+    """One login of ``division`` on ``tier`` with its connection file, and a command that needs it."""
+    base = {"target": f"{division.key} -> {tier.key}", "tier": tier.key}
+    first = tier.members[0]
+    return {
+        "patroni": {**base, "op": "psql"},
+        "valkey": {
+            **base,
+            "op": "resp",
+            "as_division": True,
+            "host": first.container,
+            "port": _port(first, "valkey"),
+            "command": ["PING"],
+        },
+        "nats": {**base, "op": "nats", "verb": "pub", "subject": f"div.{division.key}.probe"},
+        "etcd": {
+            **base,
+            "op": "etcd",
+            "verb": "put",
+            "key": f"/divisions/{division.key}/probe",
+            "host": first.container,
+            "port": _port(first, "client"),
+        },
+    }[tier.engine.name]
+
+
+def one_tier_per_engine(topology) -> list[tuple]:
+    """(division, tier) for the first tier of each database engine some division uses."""
+    chosen: dict[str, tuple] = {}
+    for division in topology.divisions.values():
+        for key in division.uses:
+            tier = topology.tiers[key]
+            chosen.setdefault(tier.engine.name, (division, tier))
+    assert set(chosen) == set(COUNTERS), f"divisions use {sorted(chosen)}; the test counts {sorted(COUNTERS)}"
+    return list(chosen.values())
+
+
+def failures(stack, tier) -> float:
+    counter = COUNTERS[tier.engine.name][0]
+    selector = counter.replace("}", f', tier="{tier.key}"}}') if "}" in counter else f'{counter}{{tier="{tier.key}"}}'
+    query = "/api/v1/query?" + urllib.parse.urlencode({"query": f"sum({selector})"})
+    result = http_json(_prometheus_port(stack), query, auth=stack.monitoring_login)["data"]["result"]
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def alert_state(stack, tier) -> str | None:
+    engine = COUNTERS[tier.engine.name][1]
+    alerts = http_json(_prometheus_port(stack), "/api/v1/alerts", auth=stack.monitoring_login)["data"]["alerts"]
+    for a in alerts:
+        labels = a["labels"]
+        if labels["alertname"] == "AuthFailuresHigh" and labels.get("tier") == tier.key and labels["engine"] == engine:
+            return a["state"]
+    return None
+
+
+def _prometheus_port(stack) -> int:
+    return int(stack.outputs["monitoring"]["prometheus"].rsplit(":", 1)[1])
+
+
+def test_wrong_passwords_are_refused_counted_and_change_nothing(stack, topology, converged):
+    rows, problems = [], []
+    for division, tier in one_tier_per_engine(topology):
+        action = login_action(topology, division, tier)
+        before = failures(stack, tier)
+        result = probe(stack, division, [{**action, "wrong_password": True, "repeat": ATTEMPTS}])[action["target"]]
+        unclear = [a for a in result["answers"] if not WRONG_PASSWORD.search(a)]
+        if not result["reached"] or unclear or len(result["answers"]) != ATTEMPTS:
+            problems.append(f"{action['target']}: not every wrong password was refused clearly: {unclear[:2]}")
+        counted = eventually(
+            lambda t=tier, b=before: (failures(stack, t) - b) >= ATTEMPTS and failures(stack, t) - b,
+            timeout=90,
+            interval=5,
+            what=f"{tier.key}: {ATTEMPTS} more failed logins in Prometheus",
+        )
+        state = eventually(
+            lambda t=tier: alert_state(stack, t) in ("pending", "firing") and alert_state(stack, t),
+            timeout=90,
+            interval=5,
+            what=f"AuthFailuresHigh pending for {tier.key}",
+        )
+        good = probe(stack, division, [action])[action["target"]]
+        if not is_success(good):
+            problems.append(f"{action['target']}: the right password no longer works: {good['answer']}")
+        rows.append((action["target"], tier.engine.name, ATTEMPTS - len(unclear), counted, state, is_success(good)))
+    print(f"\n{'login':<40} {'engine':<8} {'refused':>7} {'counted':>7} {'alert':<8} right password works")
+    for target, engine, refused, counted, state, ok in rows:
+        print(f"{target:<40} {engine:<8} {refused:>7} {counted:>7.0f} {state:<8} {ok}")
+    assert not problems, "\n".join(problems)
