@@ -21,9 +21,9 @@ from tests.e2e.test_stack_operated_forbidden import _port, is_success, probe
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
 
 ATTEMPTS = 30
-# What each engine answers a wrong password (psql's message, Valkey's reply, NATS's -ERR, etcd's 401).
+# What each engine answers a wrong password (psql's message, Valkey's reply, NATS's -ERR, etcd's 400).
 WRONG_PASSWORD = re.compile(
-    r"password authentication failed|WRONGPASS|Authorization Violation|login refused: 401 .*authentication failed"
+    r"password authentication failed|WRONGPASS|Authorization Violation|login refused: 40[01] .*authentication failed"
 )
 # engine (kind) -> the failed-login counter Prometheus holds (novaops-security.yml) and the
 # recording rule's engine label.
@@ -31,7 +31,7 @@ COUNTERS = {
     "patroni": ("postgresql_auth_failures_total", "postgresql"),
     "valkey": ("redis_acl_access_denied_auth_total", "valkey"),
     "nats": ("nats_auth_failures_total", "nats"),
-    "etcd": ('grpc_server_handled_total{grpc_method="Authenticate", grpc_code!="OK"}', "etcd"),
+    "etcd": ('grpc_server_handled_total{grpc_method="Authenticate", grpc_code="InvalidArgument"}', "etcd"),
 }
 
 
@@ -47,9 +47,9 @@ def login_action(topology, division, tier) -> dict:
     """One login of ``division`` on ``tier`` with its connection file, and a command that needs it."""
     base = {"target": f"{division.key} -> {tier.key}", "tier": tier.key}
     first = tier.members[0]
-    return {
-        "patroni": {**base, "op": "psql"},
-        "valkey": {
+    build = {
+        "patroni": lambda: {**base, "op": "psql"},
+        "valkey": lambda: {
             **base,
             "op": "resp",
             "as_division": True,
@@ -57,8 +57,8 @@ def login_action(topology, division, tier) -> dict:
             "port": _port(first, "valkey"),
             "command": ["PING"],
         },
-        "nats": {**base, "op": "nats", "verb": "pub", "subject": f"div.{division.key}.probe"},
-        "etcd": {
+        "nats": lambda: {**base, "op": "nats", "verb": "pub", "subject": f"div.{division.key}.probe"},
+        "etcd": lambda: {
             **base,
             "op": "etcd",
             "verb": "put",
@@ -66,7 +66,8 @@ def login_action(topology, division, tier) -> dict:
             "host": first.container,
             "port": _port(first, "client"),
         },
-    }[tier.engine.name]
+    }
+    return build[tier.engine.name]()
 
 
 def one_tier_per_engine(topology) -> list[tuple]:
