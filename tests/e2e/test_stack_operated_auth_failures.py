@@ -25,14 +25,8 @@ ATTEMPTS = 30
 WRONG_PASSWORD = re.compile(
     r"password authentication failed|WRONGPASS|Authorization Violation|login refused: 40[01] .*authentication failed"
 )
-# engine (kind) -> the failed-login counter Prometheus holds (novaops-security.yml) and the
-# recording rule's engine label.
-COUNTERS = {
-    "patroni": ("postgresql_auth_failures_total", "postgresql"),
-    "valkey": ("redis_acl_access_denied_auth_total", "valkey"),
-    "nats": ("nats_auth_failures_total", "nats"),
-    "etcd": ('grpc_server_handled_total{grpc_method="Authenticate", grpc_code="InvalidArgument"}', "etcd"),
-}
+# engine (kind) -> the recording rule's engine label (novaops-security.yml)
+ENGINES = {"patroni": "postgresql", "valkey": "valkey", "nats": "nats", "etcd": "etcd"}
 
 
 @pytest.fixture(scope="module")
@@ -43,29 +37,55 @@ def topology(stack):
     return build_topology(stack.name, load_stack_file(stack.name))
 
 
-def login_action(topology, division, tier) -> dict:
-    """One login of ``division`` on ``tier`` with its connection file, and a command that needs it."""
-    base = {"target": f"{division.key} -> {tier.key}", "tier": tier.key}
+def login_actions(topology, division, tier) -> list[tuple[dict, str]]:
+    """Logins of ``division`` on ``tier`` with its connection file (a command that needs each), and
+    the failed-login counter in Prometheus that must count them."""
+    base = {"tier": tier.key}
     first = tier.members[0]
+
+    def resp(port: str, command: list[str]) -> dict:
+        target = f"{division.key} -> {tier.key} {port}"
+        where = {"host": first.container, "port": _port(first, port)}
+        return {**base, **where, "target": target, "op": "resp", "as_division": True, "command": command}
+
     build = {
-        "patroni": lambda: {**base, "op": "psql"},
-        "valkey": lambda: {
-            **base,
-            "op": "resp",
-            "as_division": True,
-            "host": first.container,
-            "port": _port(first, "valkey"),
-            "command": ["PING"],
-        },
-        "nats": lambda: {**base, "op": "nats", "verb": "pub", "subject": f"div.{division.key}.probe"},
-        "etcd": lambda: {
-            **base,
-            "op": "etcd",
-            "verb": "put",
-            "key": f"/divisions/{division.key}/probe",
-            "host": first.container,
-            "port": _port(first, "client"),
-        },
+        "patroni": lambda: [
+            ({**base, "target": f"{division.key} -> {tier.key}", "op": "psql"}, "postgresql_auth_failures_total{}")
+        ],
+        "valkey": lambda: [
+            (resp("valkey", ["PING"]), 'redis_acl_access_denied_auth_total{job="valkey"}'),
+            # the division's Sentinel user may only discover the master
+            (
+                resp("sentinel", ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", f"{topology.stack}-{tier.key}"]),
+                'redis_acl_access_denied_auth_total{job="sentinel"}',
+            ),
+        ],
+        "nats": lambda: [
+            (
+                {
+                    **base,
+                    "target": f"{division.key} -> {tier.key}",
+                    "op": "nats",
+                    "verb": "pub",
+                    "subject": f"div.{division.key}.probe",
+                },
+                "nats_auth_failures_total{}",
+            )
+        ],
+        "etcd": lambda: [
+            (
+                {
+                    **base,
+                    "target": f"{division.key} -> {tier.key}",
+                    "op": "etcd",
+                    "verb": "put",
+                    "key": f"/divisions/{division.key}/probe",
+                    "host": first.container,
+                    "port": _port(first, "client"),
+                },
+                'grpc_server_handled_total{grpc_method="Authenticate", grpc_code="InvalidArgument"}',
+            )
+        ],
     }
     return build[tier.engine.name]()
 
@@ -77,20 +97,20 @@ def one_tier_per_engine(topology) -> list[tuple]:
         for key in division.uses:
             tier = topology.tiers[key]
             chosen.setdefault(tier.engine.name, (division, tier))
-    assert set(chosen) == set(COUNTERS), f"divisions use {sorted(chosen)}; the test counts {sorted(COUNTERS)}"
+    assert set(chosen) == set(ENGINES), f"divisions use {sorted(chosen)}; the test counts {sorted(ENGINES)}"
     return list(chosen.values())
 
 
-def failures(stack, tier) -> float:
-    counter = COUNTERS[tier.engine.name][0]
-    selector = counter.replace("}", f', tier="{tier.key}"}}') if "}" in counter else f'{counter}{{tier="{tier.key}"}}'
+def failures(stack, tier, counter: str) -> float:
+    inner = counter[counter.index("{") + 1 : -1]
+    selector = counter[: counter.index("{")] + "{" + ", ".join(x for x in (inner, f'tier="{tier.key}"') if x) + "}"
     query = "/api/v1/query?" + urllib.parse.urlencode({"query": f"sum({selector})"})
     result = http_json(_prometheus_port(stack), query, auth=stack.monitoring_login)["data"]["result"]
     return float(result[0]["value"][1]) if result else 0.0
 
 
 def alert_state(stack, tier) -> str | None:
-    engine = COUNTERS[tier.engine.name][1]
+    engine = ENGINES[tier.engine.name]
     alerts = http_json(_prometheus_port(stack), "/api/v1/alerts", auth=stack.monitoring_login)["data"]["alerts"]
     for a in alerts:
         labels = a["labels"]
@@ -106,29 +126,35 @@ def _prometheus_port(stack) -> int:
 def test_wrong_passwords_are_refused_counted_and_change_nothing(stack, topology, converged):
     rows, problems = [], []
     for division, tier in one_tier_per_engine(topology):
-        action = login_action(topology, division, tier)
-        before = failures(stack, tier)
-        result = probe(stack, division, [{**action, "wrong_password": True, "repeat": ATTEMPTS}])[action["target"]]
-        unclear = [a for a in result["answers"] if not WRONG_PASSWORD.search(a)]
-        if not result["reached"] or unclear or len(result["answers"]) != ATTEMPTS:
-            problems.append(f"{action['target']}: not every wrong password was refused clearly: {unclear[:2]}")
-        counted = eventually(
-            lambda t=tier, b=before: (failures(stack, t) - b) >= ATTEMPTS and failures(stack, t) - b,
-            timeout=90,
-            interval=5,
-            what=f"{tier.key}: {ATTEMPTS} more failed logins in Prometheus",
-        )
-        state = eventually(
-            lambda t=tier: alert_state(stack, t) in ("pending", "firing") and alert_state(stack, t),
-            timeout=90,
-            interval=5,
-            what=f"AuthFailuresHigh pending for {tier.key}",
-        )
-        good = probe(stack, division, [action])[action["target"]]
-        if not is_success(good):
-            problems.append(f"{action['target']}: the right password no longer works: {good['answer']}")
-        rows.append((action["target"], tier.engine.name, ATTEMPTS - len(unclear), counted, state, is_success(good)))
-    print(f"\n{'login':<40} {'engine':<8} {'refused':>7} {'counted':>7} {'alert':<8} right password works")
+        for action, counter in login_actions(topology, division, tier):
+            row = try_wrong_passwords(stack, division, tier, action, counter, problems)
+            rows.append((action["target"], tier.engine.name, *row))
+    print(f"\n{'login':<44} {'engine':<8} {'refused':>7} {'counted':>7} {'alert':<8} right password works")
     for target, engine, refused, counted, state, ok in rows:
-        print(f"{target:<40} {engine:<8} {refused:>7} {counted:>7.0f} {state:<8} {ok}")
+        print(f"{target:<44} {engine:<8} {refused:>7} {counted:>7.0f} {state:<8} {ok}")
     assert not problems, "\n".join(problems)
+
+
+def try_wrong_passwords(stack, division, tier, action: dict, counter: str, problems: list[str]) -> tuple:
+    """ATTEMPTS wrong logins: (clearly refused, counted in Prometheus, the alert's state, right one works)."""
+    before = failures(stack, tier, counter)
+    result = probe(stack, division, [{**action, "wrong_password": True, "repeat": ATTEMPTS}])[action["target"]]
+    unclear = [a for a in result["answers"] if not WRONG_PASSWORD.search(a)]
+    if not result["reached"] or unclear or len(result["answers"]) != ATTEMPTS:
+        problems.append(f"{action['target']}: not every wrong password was refused clearly: {unclear[:2]}")
+    counted = eventually(
+        lambda: (failures(stack, tier, counter) - before) >= ATTEMPTS and failures(stack, tier, counter) - before,
+        timeout=90,
+        interval=5,
+        what=f"{action['target']}: {ATTEMPTS} more failed logins in {counter}",
+    )
+    state = eventually(
+        lambda: alert_state(stack, tier) in ("pending", "firing") and alert_state(stack, tier),
+        timeout=90,
+        interval=5,
+        what=f"AuthFailuresHigh pending for {tier.key}",
+    )
+    good = probe(stack, division, [action])[action["target"]]
+    if not is_success(good):
+        problems.append(f"{action['target']}: the right password no longer works: {good['answer']}")
+    return ATTEMPTS - len(unclear), counted, state, is_success(good)

@@ -12,7 +12,14 @@ KIND = Kind(
     data_path="/data",
     # Reads the password from the uploaded file so it never sits in the container's config.
     healthcheck=sh('REDISCLI_AUTH="$(cat /etc/novaops/valkey-password)" valkey-cli -p 6379 ping | grep -q PONG'),
-    scrapes=(Scrape(port="valkey", via="valkey-exporter", scheme="redis", path="/scrape", secret="password"),),
+    scrapes=(
+        Scrape(port="valkey", via="valkey-exporter", scheme="redis", path="/scrape", secret="password"),
+        # Sentinel beside each member, through the same exporter with the same password (its
+        # requirepass): its INFO counts failed logins too (acl_access_denied_auth).
+        Scrape(
+            port="sentinel", via="valkey-exporter", scheme="redis", path="/scrape", secret="password", job="sentinel"
+        ),
+    ),
     secrets=("password",),
     min_members=3,
     min_memory_mb=64,

@@ -45,12 +45,15 @@ def member_files(topology: Topology, tier: Tier, member: Service, secrets: Mappi
 
 
 def service_files(topology: Topology, exporter: Service, secrets: Mapping[str, str]) -> MemberFiles:
-    """The valkey exporter; ``secrets``: Valkey tier key -> that tier's password."""
+    """The valkey exporter; ``secrets``: Valkey tier key -> that tier's password (Valkey's and
+    its Sentinels', each a target it scrapes)."""
     by_target = {}
     for tier_key, password in secrets.items():
         for m in topology.tiers[tier_key].members:
-            host, port = topology.endpoint(exporter, m, "valkey")
-            by_target[f"redis://{host}:{port}"] = password
+            for scrape in m.kind.scrapes:
+                if scrape.via == exporter.kind.name:
+                    host, port = topology.endpoint(exporter, m, scrape.port)
+                    by_target[f"{scrape.scheme}://{host}:{port}"] = password
     return MemberFiles(
         command=(
             "novaops-run",
