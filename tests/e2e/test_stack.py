@@ -316,6 +316,8 @@ def test_prometheus_scrapes_every_container(stack):
     for t in active:
         per_job.setdefault(t["labels"]["job"], []).append(t["labels"]["instance"])
     assert len(per_job["postgres"]) == len(per_job["patroni"]) == 10, "every PostgreSQL member probed by the exporter"
+    assert sorted(per_job["postgres-log"]) == sorted(per_job["patroni"]), "mtail in every PostgreSQL member"
+    assert sorted(per_job["sentinel"]) == sorted(per_job["valkey"]), "every member's Sentinel through the exporter"
 
 
 def test_division_and_backup_hosts_accept_ssh_with_the_generated_key(stack, tmp_path):
