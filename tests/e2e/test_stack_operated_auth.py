@@ -12,7 +12,7 @@ import shlex
 import pytest
 
 from tests.e2e.conftest import STACK, needs_converge, patroni_tiers
-from tests.e2e.test_stack_operated import host
+from tests.e2e.test_stack_operated import group_hosts, host
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
 
@@ -168,3 +168,46 @@ def test_pgaudit_records_role_and_grant_changes_without_their_text(stack, conver
     passwords = [p.read_text().split()[0] for p in (STATE_DIR / STACK / "credentials").glob(f"*/{tier}")]
     assert passwords, "the divisions' credential files for the tier"
     assert not any(p in text for p in passwords for text in logs.values()), f"{tier}: a division password in a log"
+
+
+@pytest.mark.parametrize("tier", patroni_tiers())
+def test_audit_records_are_kept_off_the_members_on_the_backup_host(stack, converged, tier):
+    """The audit trail outlives a member: a table created and dropped now on the tier's primary and
+    a failed login reach the backup host's store within 60 s (audit_log role: rsyslog over RELP with
+    mutual TLS), in the day's file of a member of that tier, owned by the receiver and not readable
+    by others; the converge's ROLE records are there too."""
+    import uuid
+
+    import docker
+    import psycopg
+
+    from tests.e2e.conftest import eventually
+
+    marker = f"audit_probe_{uuid.uuid4().hex[:10]}"
+    host_, port = stack.outputs["tiers"][tier]["router"]["primary"].rsplit(":", 1)
+    login = {"host": host_, "port": int(port), "dbname": "nova", "connect_timeout": 5}
+    with psycopg.connect(**login, user="postgres", password=stack.secret(tier, "superuser"), autocommit=True) as conn:
+        conn.execute(f"create table public.{marker} (id int)")
+        conn.execute(f"drop table public.{marker}")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(**login, user=marker, password="not-the-password").close()
+
+    backup = docker.from_env().containers.get(group_hosts(stack, "backup")[0])
+    store, members = "/srv/backup/audit", sorted(m["container"] for m in stack.members(tier).values())
+
+    def grep(pattern: str) -> list[str]:
+        run = backup.exec_run(["sh", "-c", f"grep -r -- {shlex.quote(pattern)} {store} || true"], user="novaops-audit")
+        return run.output.decode(errors="replace").splitlines()
+
+    def stored() -> list[str] | None:
+        lines = grep(marker)
+        wanted = ("CREATE TABLE", "DROP TABLE", "password authentication failed")
+        return lines if all(any(w in line for line in lines) for w in wanted) else None
+
+    lines = eventually(stored, 60, interval=2, what=f"{tier}: {marker}'s records on the backup host")
+    files = {line.split(":", 1)[0] for line in lines}
+    assert all(f.split("/")[-2] in members and f.endswith(".log") for f in files), (members, files)
+    roles = [line for line in grep(",ROLE,") if line.split(":", 1)[0].split("/")[-2] in members]
+    assert roles, f"{tier}: the converge's ROLE records are not on the backup host"
+    modes = backup.exec_run(["sh", "-c", f"stat -c '%a %U' {' '.join(sorted(files))}"]).output.decode().split("\n")
+    assert all(m == "640 novaops-audit" for m in filter(None, modes)), modes

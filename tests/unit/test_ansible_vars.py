@@ -78,6 +78,21 @@ def _playbook(topology) -> list[dict]:
             ],
         ),
         _play(
+            "audit",
+            "backup:patroni",
+            [("audit_log", ("defaults", "vars"))],
+            [
+                _debug(
+                    "audit relay config",
+                    "{{ "
+                    + _template("audit_log", "rsyslog-receiver.conf.j2")
+                    + " if audit_log_is_receiver else "
+                    + _template("audit_log", "rsyslog-forwarder.conf.j2")
+                    + " }}",
+                ),
+            ],
+        ),
+        _play(
             "division grants",
             "divisions",
             [("division_db_access", ("defaults", "vars"))],
@@ -193,6 +208,25 @@ def test_every_patroni_tier_has_a_pgbackrest_stanza(rendered):
     conf = _backup(topology, results, "pgbackrest repo conf")
     assert f"[dev-{PATRONI_TIER}]" in conf
     assert all(m.container in conf for m in topology.tiers[PATRONI_TIER].members)
+
+
+def test_every_patroni_member_forwards_its_audit_records_to_the_backup_host(rendered):
+    """The receiver admits (TLS peer names) and stores exactly the Patroni members, the new tier's
+    included; each member forwards to the backup host, verifying it by name, under its own name."""
+    topology, results = rendered
+    config = results["audit relay config"]
+    members = sorted(m.container for t in topology.tiers.values() if t.router for m in t.members)
+    assert {m.container for m in topology.tiers[PATRONI_TIER].members} <= set(members)
+    receiver = _backup(topology, results, "audit relay config")
+    peers = ", ".join(f'"{m}"' for m in members)
+    assert f"tls.permittedPeer=[{peers}]" in receiver and f"$app-name == [{peers}]" in receiver, receiver
+    assert 'type="imrelp"' in receiver and 'tls="on"' in receiver
+    for member in members:
+        forwarder = config[member]
+        assert f'target="{topology.backup.container}"' in forwarder, forwarder
+        assert f'tls.permittedPeer=["{topology.backup.container}"]' in forwarder
+        assert f'tag="{member}"' in forwarder and 'contains "AUDIT: "' in forwarder
+    assert set(config) == {*members, topology.backup.container}
 
 
 def test_division_grants_follow_the_tiers_extensions(rendered):
