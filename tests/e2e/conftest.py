@@ -106,12 +106,22 @@ def tenant(container: str):
     return testinfra.get_host(f"docker://novaops@{container}")
 
 
-def patroni_tiers(stack: str = STACK) -> list[str]:
-    """Patroni tiers of the stack, from the catalog and its stack config (never restated by hand)."""
+def stack_topology(stack: str = STACK):
+    """The stack's validated Topology, from the catalog and its stack config (never restated by hand)."""
     from components.model import build_topology
     from components.stack_files import load_stack_file
 
-    return [k for k, t in build_topology(stack, load_stack_file(stack)).tiers.items() if t.engine.name == "patroni"]
+    return build_topology(stack, load_stack_file(stack))
+
+
+@pytest.fixture(scope="session")
+def topology(stack):
+    return stack_topology(stack.name)
+
+
+def patroni_tiers(stack: str = STACK) -> list[str]:
+    """Patroni tiers of the stack (parametrize needs them before any fixture)."""
+    return [k for k, t in stack_topology(stack).tiers.items() if t.engine.name == "patroni"]
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import shlex
 
 import pytest
 
-from tests.e2e.conftest import STACK, needs_converge, patroni_tiers
+from tests.e2e.conftest import STACK, needs_converge, patroni_tiers, stack_topology
 from tests.e2e.test_stack_operated import group_hosts, host
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
@@ -22,11 +22,7 @@ EVERYTHING = {"key": base64.b64encode(b"/").decode(), "range_end": base64.b64enc
 
 def _division_using(stack, tier: str) -> str:
     """A division host whose catalog `uses` names ``tier`` (the one that may reach it)."""
-    from components.model import build_topology
-    from components.stack_files import load_stack_file
-
-    topology = build_topology(stack.name, load_stack_file(stack.name))
-    return next(d.service.container for d in topology.divisions.values() if tier in d.uses)
+    return next(d.service.container for d in stack_topology(stack.name).divisions.values() if tier in d.uses)
 
 
 def _curl(division, method: str, url: str, body: dict | None = None, *, auth: str | None = None, headers=()) -> tuple:
@@ -132,11 +128,7 @@ def test_patroni_lets_the_operator_in(stack, converged, tier):
 
 
 def _divisions(stack) -> list[str]:
-    from components.model import build_topology
-    from components.stack_files import load_stack_file
-
-    topology = build_topology(stack.name, load_stack_file(stack.name))
-    return [d.service.container for d in topology.divisions.values()]
+    return [d.service.container for d in stack_topology(stack.name).divisions.values()]
 
 
 @pytest.mark.parametrize("tier", patroni_tiers())

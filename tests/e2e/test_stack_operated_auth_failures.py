@@ -15,6 +15,7 @@ import urllib.parse
 import pytest
 
 from tests.e2e.conftest import eventually, needs_converge
+from tests.e2e.test_observability import prometheus_port
 from tests.e2e.test_stack import http_json
 from tests.e2e.test_stack_operated_forbidden import _port, is_success, probe
 
@@ -27,14 +28,6 @@ WRONG_PASSWORD = re.compile(
 )
 # engine (kind) -> the recording rule's engine label (novaops-security.yml)
 ENGINES = {"patroni": "postgresql", "valkey": "valkey", "nats": "nats", "etcd": "etcd"}
-
-
-@pytest.fixture(scope="module")
-def topology(stack):
-    from components.model import build_topology
-    from components.stack_files import load_stack_file
-
-    return build_topology(stack.name, load_stack_file(stack.name))
 
 
 def login_actions(topology, division, tier) -> list[tuple[dict, str]]:
@@ -105,22 +98,18 @@ def failures(stack, tier, counter: str) -> float:
     inner = counter[counter.index("{") + 1 : -1]
     selector = counter[: counter.index("{")] + "{" + ", ".join(x for x in (inner, f'tier="{tier.key}"') if x) + "}"
     query = "/api/v1/query?" + urllib.parse.urlencode({"query": f"sum({selector})"})
-    result = http_json(_prometheus_port(stack), query, auth=stack.monitoring_login)["data"]["result"]
+    result = http_json(prometheus_port(stack), query, auth=stack.monitoring_login)["data"]["result"]
     return float(result[0]["value"][1]) if result else 0.0
 
 
 def alert_state(stack, tier) -> str | None:
     engine = ENGINES[tier.engine.name]
-    alerts = http_json(_prometheus_port(stack), "/api/v1/alerts", auth=stack.monitoring_login)["data"]["alerts"]
+    alerts = http_json(prometheus_port(stack), "/api/v1/alerts", auth=stack.monitoring_login)["data"]["alerts"]
     for a in alerts:
         labels = a["labels"]
         if labels["alertname"] == "AuthFailuresHigh" and labels.get("tier") == tier.key and labels["engine"] == engine:
             return a["state"]
     return None
-
-
-def _prometheus_port(stack) -> int:
-    return int(stack.outputs["monitoring"]["prometheus"].rsplit(":", 1)[1])
 
 
 def test_wrong_passwords_are_refused_counted_and_change_nothing(stack, topology, converged):

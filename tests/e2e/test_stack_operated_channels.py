@@ -26,14 +26,6 @@ POLL_S = 15  # how long the test waits for a line in its output
 
 
 @pytest.fixture(scope="module")
-def topology(stack):
-    from components.model import build_topology
-    from components.stack_files import load_stack_file
-
-    return build_topology(stack.name, load_stack_file(stack.name))
-
-
-@pytest.fixture(scope="module")
 def hosts(stack, topology, converged):
     """Division key -> its testinfra host, the probe copied there."""
     script = base64.b64encode(PROBE.read_bytes()).decode()

@@ -26,7 +26,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import STACK, needs_converge
+from tests.e2e.conftest import needs_converge, stack_topology
 from tools.http_json import basic_auth
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
@@ -49,10 +49,8 @@ def _grafana_builtins() -> dict[str, str]:
 
 def _dashboards() -> dict[str, dict]:
     from components.dashboards import render_dashboards
-    from components.model import build_topology
-    from components.stack_files import load_stack_file
 
-    return render_dashboards(build_topology(STACK, load_stack_file(STACK)))
+    return render_dashboards(stack_topology())
 
 
 DASHBOARDS = _dashboards()
@@ -168,10 +166,7 @@ def test_panel_queries_parse_and_return_series(prometheus, prober_seen, uid, pan
 
 
 def test_overview_shows_every_database_service(prometheus):
-    from components.model import build_topology
-    from components.stack_files import load_stack_file
-
-    topology = build_topology(STACK, load_stack_file(STACK))
+    topology = stack_topology()
     members = {m.key for t in topology.tiers.values() for m in t.members}
     overview = DASHBOARDS["novaops-overview"]
     (panel,) = [p for p in overview["panels"] if p["title"] == "Service up"]

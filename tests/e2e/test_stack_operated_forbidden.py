@@ -33,14 +33,6 @@ REFUSAL = re.compile(
 MIN_FORBIDDEN_PER_HOST = 12
 
 
-@pytest.fixture(scope="module")
-def topology(stack):
-    from components.model import build_topology
-    from components.stack_files import load_stack_file
-
-    return build_topology(stack.name, load_stack_file(stack.name))
-
-
 def _first(topology, engine: str):
     return next(t for t in topology.tiers.values() if t.engine.name == engine)
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 import docker
 import pytest
 
-from tests.e2e.conftest import STACK, needs_converge
+from tests.e2e.conftest import needs_converge
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
 
@@ -41,13 +41,6 @@ print(json.dumps({f"{a}:{p}": r for (a, p), r in zip(targets, ok)}))
 """
     % CONNECT_TIMEOUT_S
 )
-
-
-def topology():
-    from components.model import build_topology
-    from components.stack_files import load_stack_file
-
-    return build_topology(STACK, load_stack_file(STACK))
 
 
 def client_endpoints(topo, division) -> set[str]:
@@ -90,8 +83,8 @@ def reachability(client, topo, division) -> dict[str, tuple[bool, list[str]]]:
     return {c: (c in allowed, [f"{a}:{p}" for a, p in targets if results[f"{a}:{p}"]]) for c, targets in plan.items()}
 
 
-def test_divisions_reach_only_the_client_endpoints_of_their_tiers(stack, converged):
-    client, topo = docker.from_env(), topology()
+def test_divisions_reach_only_the_client_endpoints_of_their_tiers(stack, topology, converged):
+    client, topo = docker.from_env(), topology
     forbidden_total, leaks, unreachable = 0, [], []
     matrix: dict[str, dict[str, str]] = defaultdict(dict)
     for division in topo.divisions.values():
