@@ -181,6 +181,7 @@ def bootstrap_sql(*, database: str, extensions: list[str], monitor_password: str
             f" WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = {sql_literal(database)})\\gexec"
         )
     lines.append(f"\\connect {sql_ident(database)}")
-    for ext in extensions:
+    # pgaudit's event triggers: without them its DDL records leave the object's type and name empty.
+    for ext in dict.fromkeys([AUDIT_LIBRARY, *extensions]):
         lines.append(f"CREATE EXTENSION IF NOT EXISTS {sql_ident(ext)} CASCADE;")
     return "\n".join(lines) + "\n"
