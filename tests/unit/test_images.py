@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+import yaml
+
 from components.images import STALE_CONTEXT_S, build_context, image_tag
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +85,11 @@ def test_the_postgres_members_sidecars_listen_where_the_kind_says_and_mtail_read
     assert f"--port {KIND.ports['logs']} " in wrapper
     log_glob = config.LOG_PARAMETERS["log_directory"] + "/" + config.LOG_PARAMETERS["log_filename"].replace("%a", "*")
     assert f"--logs '{log_glob}'" in wrapper, log_glob
+    # the audit relay (role audit_log) follows the same files, from the member's data volume
+    defaults = yaml.safe_load((ROOT / "ansible" / "roles" / "audit_log" / "defaults" / "main.yml").read_text())
+    assert defaults["audit_log_member_files"] == log_glob
+    assert defaults["audit_log_member_spool_dir"].startswith(KIND.data_path + "/")
+    assert "audit-log-relay &" in wrapper
 
 
 def test_the_nats_exporter_logs_in_as_the_system_user_with_the_file_the_member_receives():
