@@ -10,8 +10,9 @@ import json
 import shlex
 
 import pytest
+import yaml
 
-from tests.e2e.conftest import STACK, needs_converge, patroni_tiers, stack_topology
+from tests.e2e.conftest import ROOT, STACK, needs_converge, patroni_tiers, stack_topology
 from tests.e2e.test_stack_operated import group_hosts, host
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, needs_converge]
@@ -184,11 +185,13 @@ def test_audit_records_are_kept_off_the_members_on_the_backup_host(stack, conver
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(**login, user=marker, password="not-the-password").close()
 
+    role = yaml.safe_load((ROOT / "ansible" / "roles" / "audit_log" / "defaults" / "main.yml").read_text())
+    store, owner = role["audit_log_store_dir"], role["audit_log_receiver_user"]
     backup = docker.from_env().containers.get(group_hosts(stack, "backup")[0])
-    store, members = "/srv/backup/audit", sorted(m["container"] for m in stack.members(tier).values())
+    members = sorted(m["container"] for m in stack.members(tier).values())
 
     def grep(pattern: str) -> list[str]:
-        run = backup.exec_run(["sh", "-c", f"grep -r -- {shlex.quote(pattern)} {store} || true"], user="novaops-audit")
+        run = backup.exec_run(["sh", "-c", f"grep -r -- {shlex.quote(pattern)} {store} || true"], user=owner)
         return run.output.decode(errors="replace").splitlines()
 
     def stored() -> list[str] | None:
@@ -202,4 +205,4 @@ def test_audit_records_are_kept_off_the_members_on_the_backup_host(stack, conver
     roles = [line for line in grep(",ROLE,") if line.split(":", 1)[0].split("/")[-2] in members]
     assert roles, f"{tier}: the converge's ROLE records are not on the backup host"
     modes = backup.exec_run(["sh", "-c", f"stat -c '%a %U' {' '.join(sorted(files))}"]).output.decode().split("\n")
-    assert all(m == "640 novaops-audit" for m in filter(None, modes)), modes
+    assert all(m == f"640 {owner}" for m in filter(None, modes)), modes
